@@ -1,0 +1,73 @@
+//! A 4-lane f32 vector abstraction, so the chunked loop is written once and runs either on
+//! wasm `v128` (the shipped SIMD kernel) or on a portable `[f32; 4]` (native tests diff it
+//! against the scalar reference).
+
+use crate::scalar;
+
+pub trait F32x4: Copy {
+    /// # Safety
+    /// `p` must be valid for reading 4 f32s; no alignment is required.
+    unsafe fn load(p: *const f32) -> Self;
+    /// # Safety
+    /// `p` must be valid for writing 4 f32s; no alignment is required.
+    unsafe fn store(self, p: *mut f32);
+    fn splat(x: f32) -> Self;
+    fn add(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
+    fn div(self, o: Self) -> Self;
+    fn neg(self) -> Self;
+    fn sqrt(self) -> Self;
+    /// NaN-propagating lane-wise max.
+    fn max(self, o: Self) -> Self;
+}
+
+/// Plain-array lanes with exactly the scalar reference's per-lane semantics.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Portable(pub [f32; 4]);
+
+impl Portable {
+    #[inline(always)]
+    fn map2(self, o: Self, f: impl Fn(f32, f32) -> f32) -> Self {
+        let (a, b) = (self.0, o.0);
+        Portable([f(a[0], b[0]), f(a[1], b[1]), f(a[2], b[2]), f(a[3], b[3])])
+    }
+}
+
+impl F32x4 for Portable {
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        Portable(core::ptr::read_unaligned(p as *const [f32; 4]))
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        core::ptr::write_unaligned(p as *mut [f32; 4], self.0)
+    }
+    #[inline(always)]
+    fn splat(x: f32) -> Self {
+        Portable([x; 4])
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self.map2(o, |a, b| a + b)
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        self.map2(o, |a, b| a * b)
+    }
+    #[inline(always)]
+    fn div(self, o: Self) -> Self {
+        self.map2(o, |a, b| a / b)
+    }
+    #[inline(always)]
+    fn neg(self) -> Self {
+        Portable(self.0.map(|a| -a))
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        Portable(self.0.map(scalar::sqrt))
+    }
+    #[inline(always)]
+    fn max(self, o: Self) -> Self {
+        self.map2(o, scalar::max_propagating)
+    }
+}

@@ -1,0 +1,72 @@
+import type { AdamRegions, AdamScalars, BackendName, Kernel } from './kernel.js';
+import { HYPER_BYTES, writeAdamHyper } from './hyper.js';
+
+const PAGE_BYTES = 65536;
+const EXPECTED_ABI = 1;
+
+interface KernelExports {
+  readonly memory: WebAssembly.Memory;
+  readonly __heap_base: WebAssembly.Global;
+  abi_version(): number;
+  simd_lanes(): number;
+  adam_step(hyper: number, params: number, grads: number, m: number, v: number, vmax: number, len: number): void;
+}
+
+/** Runs the Rust kernel in its own instance, so each optimizer owns one linear memory. */
+export class WasmKernel implements Kernel {
+  readonly firstFreeByte: number;
+  private readonly exports: KernelExports;
+  private hyperView: DataView | undefined;
+  private hyperOffset = -1;
+  private disposed = false;
+
+  static async instantiate(module: WebAssembly.Module, backend: BackendName): Promise<WasmKernel> {
+    const instance = await WebAssembly.instantiate(module, {});
+    return new WasmKernel(instance.exports as unknown as KernelExports, backend);
+  }
+
+  private constructor(exports: KernelExports, readonly backend: BackendName) {
+    if (exports.abi_version() !== EXPECTED_ABI) {
+      throw new Error(`adamw-wasm: kernel ABI ${exports.abi_version()} does not match ${EXPECTED_ABI}; rebuild the package`);
+    }
+    const lanes = exports.simd_lanes();
+    if ((backend === 'wasm-simd') !== (lanes === 4)) {
+      throw new Error(`adamw-wasm: module for '${backend}' reports ${lanes} lane(s); the embedded modules are mixed up`);
+    }
+    this.exports = exports;
+    this.firstFreeByte = Number(exports.__heap_base.value);
+  }
+
+  reserve(endByte: number): ArrayBuffer {
+    const memory = this.exports.memory;
+    // Reserve room for the scalar block right after the arrays, so `adam` never allocates.
+    const hyperOffset = Math.ceil(endByte / 8) * 8;
+    const needed = Math.ceil((hyperOffset + HYPER_BYTES) / PAGE_BYTES);
+    const have = memory.buffer.byteLength / PAGE_BYTES;
+    if (needed > have) {
+      try {
+        memory.grow(needed - have);
+      } catch (cause) {
+        throw new RangeError(
+          `adamw-wasm: could not grow WebAssembly memory to ${needed * PAGE_BYTES} bytes ` +
+            `(${String(cause)}); the runtime refused the allocation`,
+        );
+      }
+    }
+    this.hyperOffset = hyperOffset;
+    this.hyperView = new DataView(memory.buffer);
+    return memory.buffer;
+  }
+
+  adam(r: AdamRegions, s: AdamScalars): void {
+    const view = this.hyperView;
+    if (view === undefined || this.disposed) throw new Error('adamw-wasm: kernel used before reserve() or after dispose()');
+    writeAdamHyper(view, this.hyperOffset, s);
+    this.exports.adam_step(this.hyperOffset, r.params, r.grads, r.expAvg, r.expAvgSq, r.maxExpAvgSq ?? 0, r.length);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.hyperView = undefined;
+  }
+}

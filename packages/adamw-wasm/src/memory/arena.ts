@@ -1,0 +1,67 @@
+/**
+ * Lays out every group's arrays once, each 64-byte aligned (a cache line; also what a future
+ * threaded kernel needs so that slices never share a line).
+ */
+
+export const ALIGNMENT = 64;
+/** wasm32 linear memory tops out at 65536 pages of 64 KiB. */
+export const MAX_MEMORY_BYTES = 2 ** 32;
+const F32_BYTES = 4;
+
+export interface GroupShape {
+  readonly length: number;
+  readonly amsgrad: boolean;
+}
+
+export interface GroupLayout {
+  readonly params: number;
+  readonly grads: number;
+  readonly expAvg: number;
+  readonly expAvgSq: number;
+  readonly maxExpAvgSq?: number;
+  readonly length: number;
+}
+
+export interface ArenaLayout {
+  /** Where the kernel's 64-byte scalar block lives. */
+  readonly scratch: number;
+  readonly groups: readonly GroupLayout[];
+  /** One past the last byte used. */
+  readonly endByte: number;
+}
+
+export const alignUp = (n: number, to = ALIGNMENT): number => Math.ceil(n / to) * to;
+
+export function layoutArena(firstFreeByte: number, shapes: readonly GroupShape[]): ArenaLayout {
+  let cursor = alignUp(firstFreeByte);
+  const take = (bytes: number): number => {
+    const at = cursor;
+    cursor = alignUp(cursor + bytes);
+    return at;
+  };
+  const scratch = take(ALIGNMENT);
+  const groups = shapes.map(({ length, amsgrad }) => {
+    const bytes = length * F32_BYTES;
+    return {
+      params: take(bytes),
+      grads: take(bytes),
+      expAvg: take(bytes),
+      expAvgSq: take(bytes),
+      ...(amsgrad ? { maxExpAvgSq: take(bytes) } : {}),
+      length,
+    };
+  });
+  return { scratch, groups, endByte: cursor };
+}
+
+/** Throws before anything is allocated when the groups cannot fit in one wasm memory. */
+export function assertFits(layout: ArenaLayout, who: string): void {
+  if (layout.endByte > MAX_MEMORY_BYTES) {
+    const params = layout.groups.reduce((n, g) => n + g.length, 0);
+    throw new RangeError(
+      `${who}: ${params} parameters need ${layout.endByte} bytes of memory ` +
+        `(params, grads and optimizer state, ${ALIGNMENT}-byte aligned), more than the ` +
+        `${MAX_MEMORY_BYTES} bytes (4 GiB) a WebAssembly memory can hold; split the model across optimizers`,
+    );
+  }
+}

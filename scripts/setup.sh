@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh Debian machine (idempotent; fast when everything is present):
+# Debian packages for the wasm toolchain, pnpm at the pinned version, the workspace's npm deps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-19)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=(); elif command -v sudo >/dev/null; then SUDO=(sudo); else
+    echo "setup: need root (or sudo) to run: apt-get install -y ${missing[*]}" >&2; exit 1
+  fi
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
+if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
+  echo "setup: installing pnpm $PNPM_VERSION from the npm registry"
+  npm install -g --silent "pnpm@$PNPM_VERSION"
+fi
+
+pnpm install --frozen-lockfile --reporter=append-only
