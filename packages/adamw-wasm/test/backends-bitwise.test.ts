@@ -1,0 +1,122 @@
+/**
+ * The three backends run the same f32 operations in the same order, so parameters and state
+ * must agree bit for bit: on every length (SIMD body + scalar tail), every flag combination,
+ * per-group overrides, hyperparameter changes between steps, and non-finite inputs.
+ */
+import { describe, expect, it } from 'vitest';
+import { Adam, AdamW, type AdamGroupSpec, type AdamOptions, type BackendName } from 'adamw-wasm';
+import { fillVaried, firstBitDifference, varied } from './helpers.js';
+
+const BACKENDS: readonly BackendName[] = ['wasm-simd', 'wasm', 'js'];
+const LENGTHS = [...Array.from({ length: 40 }, (_, i) => i + 1), 63, 64, 65, 127, 1000, 1023, 4099, 65_537];
+
+type Optimizer = Awaited<ReturnType<typeof AdamW.create>>;
+
+interface Run {
+  readonly optimizer: 'AdamW' | 'Adam';
+  readonly groups: (n: number) => AdamGroupSpec[];
+  readonly options: AdamOptions;
+  readonly steps: number;
+  /** Called before each step, e.g. to change hyperparameters mid-run. */
+  readonly between?: (opt: Optimizer, step: number) => void;
+  /** Gradient magnitude, so some runs sit in the ε-dominated regime. */
+  readonly gradScale?: number;
+  /** Overrides how gradients are written (default: finite varied values). */
+  readonly fillGrads?: (grads: Float32Array, seed: number) => void;
+}
+
+async function runOn(backend: BackendName, run: Run, n: number): Promise<Float32Array[]> {
+  const create = run.optimizer === 'AdamW' ? AdamW.create : Adam.create;
+  const opt = await create(run.groups(n), { ...run.options, backend });
+  expect(opt.backend).toBe(backend);
+  for (let t = 1; t <= run.steps; t++) {
+    run.between?.(opt, t);
+    opt.groups.forEach((g, k) => {
+      const seed = 1000 * t + k + n;
+      if (run.fillGrads) run.fillGrads(g.grads, seed);
+      else fillVaried(g.grads, seed, run.gradScale ?? 1);
+    });
+    opt.step();
+  }
+  const out = opt.groups.flatMap((g) => [g.params, g.state.expAvg, g.state.expAvgSq, ...(g.state.maxExpAvgSq ? [g.state.maxExpAvgSq] : [])].map((a) => a.slice()));
+  opt.dispose();
+  return out;
+}
+
+async function expectAllBackendsEqual(run: Run, n: number): Promise<void> {
+  const [reference, ...others] = await Promise.all(BACKENDS.map((b) => runOn(b, run, n)));
+  others.forEach((arrays, k) => {
+    arrays.forEach((a, j) => {
+      const at = firstBitDifference(reference![j]!, a);
+      expect(at, `${BACKENDS[k + 1]} vs wasm-simd, n=${n}, array ${j}, element ${at}: ${reference![j]![at]} vs ${a[at]}`).toBe(-1);
+    });
+  });
+}
+
+const single = (init: (n: number) => Float32Array) => (n: number): AdamGroupSpec[] => [{ init: init(n) }];
+
+const RUNS: Record<string, Run> = {
+  'AdamW defaults': { optimizer: 'AdamW', groups: single((n) => varied(n, 1)), options: {}, steps: 5 },
+  'AdamW amsgrad + maximize, tuned': {
+    optimizer: 'AdamW',
+    groups: single((n) => varied(n, 2, 10)),
+    options: { lr: 3e-2, betas: [0.5, 0.9], eps: 1e-6, weightDecay: 0.3, amsgrad: true, maximize: true },
+    steps: 6,
+  },
+  'Adam coupled L2 + amsgrad': {
+    optimizer: 'Adam',
+    groups: single((n) => varied(n, 3)),
+    options: { weightDecay: 1e-2, amsgrad: true },
+    steps: 5,
+  },
+  'Adam maximize, eps-dominated gradients': {
+    optimizer: 'Adam',
+    groups: single((n) => varied(n, 4)),
+    options: { maximize: true, eps: 1e-3 },
+    steps: 4,
+    gradScale: 1e-6,
+  },
+  'groups with overrides, lr and betas changed between steps': {
+    optimizer: 'AdamW',
+    groups: (n) => [
+      { init: varied(n, 5) },
+      { size: n + 3, lr: 1e-2, weightDecay: 0, amsgrad: true },
+      { init: varied(Math.max(1, n >> 1), 6), betas: [0, 0], maximize: true },
+    ],
+    options: { weightDecay: 0.05 },
+    steps: 5,
+    between: (opt, t) => {
+      opt.groups[0]!.lr = 1e-3 * t;
+      opt.groups[2]!.betas = [0.1 * t, 0.5];
+    },
+  },
+};
+
+describe('wasm-simd, wasm and js are bit-identical', () => {
+  for (const [name, run] of Object.entries(RUNS)) {
+    it(name, async () => {
+      for (const n of LENGTHS) await expectAllBackendsEqual(run, n);
+    });
+  }
+
+  it('non-finite gradients and parameters propagate identically', async () => {
+    const specials = [NaN, Infinity, -Infinity, -0, 0, 3.4e38, 1e-45, -1e-40];
+    const withSpecials = (n: number, seed: number): Float32Array => {
+      const a = varied(n, seed);
+      for (let i = 0; i < n; i += 3) a[i] = specials[i % specials.length]!;
+      return a;
+    };
+    for (const optimizer of ['AdamW', 'Adam'] as const) {
+      const run: Run = {
+        optimizer,
+        groups: (n) => [{ size: n, amsgrad: true }, { size: n, weightDecay: 0.1 }],
+        options: {},
+        steps: 3,
+        // Poison gradients and parameters; every backend must produce the same NaN/Inf pattern.
+        between: (opt, t) => opt.groups.forEach((g, k) => g.params.set(withSpecials(g.size, 77 + k + t))),
+        fillGrads: (grads, seed) => grads.set(withSpecials(grads.length, seed)),
+      };
+      for (const n of [1, 5, 17, 64, 67]) await expectAllBackendsEqual(run, n);
+    }
+  });
+});

@@ -1,0 +1,32 @@
+/** Deterministic test data and bitwise comparison shared by the package's tests. */
+
+/** xorshift32 values over many binades, with exact zeros and both signs. */
+export function fillVaried(out: Float32Array, seed: number, scale = 1): Float32Array {
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < out.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    if (x % 11 === 0) {
+      out[i] = 0;
+      continue;
+    }
+    const mantissa = (x >>> 8) / 2 ** 24 - 0.5;
+    out[i] = mantissa * scale * 2 ** ((x % 13) - 6);
+  }
+  return out;
+}
+
+export const varied = (n: number, seed: number, scale = 1): Float32Array => fillVaried(new Float32Array(n), seed, scale);
+
+/** Index of the first element whose bits differ (NaNs of any payload count as equal), or -1. */
+export function firstBitDifference(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < a.length; i++) {
+    if (ua[i] !== ub[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return i;
+  }
+  return -1;
+}
