@@ -3,23 +3,40 @@
 //! Same operations in the same order as `scalar::adam_range`, lane for lane, so results are
 //! bit-identical to it. Flags are const generics so each variant is a branch-free loop.
 
-use crate::hyper::AdamHyper;
+use crate::hyper::{AdamArrays, AdamHyper, FLAG_AMSGRAD, FLAG_L2, FLAG_MAXIMIZE};
 use crate::lanes::F32x4;
 use crate::scalar;
 
+/// Picks the monomorphized loop for `hp.flags`.
+///
 /// # Safety
-/// Every pointer must be valid for `len` elements (`max_exp_avg_sq` only if `AMSGRAD`);
-/// the arrays must not overlap. No alignment is required.
+/// Every array must be valid for `len` elements (`max_exp_avg_sq` only with amsgrad); the
+/// arrays must not overlap. No alignment is required.
+pub unsafe fn adam<V: F32x4>(hp: &AdamHyper, a: &AdamArrays, len: usize) {
+    macro_rules! variant {
+        ($amsgrad:literal, $maximize:literal, $l2:literal) => {
+            adam_variant::<V, $amsgrad, $maximize, $l2>(hp, a, len)
+        };
+    }
+    match (hp.has(FLAG_AMSGRAD), hp.has(FLAG_MAXIMIZE), hp.has(FLAG_L2)) {
+        (false, false, false) => variant!(false, false, false),
+        (false, false, true) => variant!(false, false, true),
+        (false, true, false) => variant!(false, true, false),
+        (false, true, true) => variant!(false, true, true),
+        (true, false, false) => variant!(true, false, false),
+        (true, false, true) => variant!(true, false, true),
+        (true, true, false) => variant!(true, true, false),
+        (true, true, true) => variant!(true, true, true),
+    }
+}
+
 #[inline(always)]
-pub unsafe fn adam<V: F32x4, const AMSGRAD: bool, const MAXIMIZE: bool, const L2: bool>(
+unsafe fn adam_variant<V: F32x4, const AMSGRAD: bool, const MAXIMIZE: bool, const L2: bool>(
     hp: &AdamHyper,
-    params: *mut f32,
-    grads: *const f32,
-    exp_avg: *mut f32,
-    exp_avg_sq: *mut f32,
-    max_exp_avg_sq: *mut f32,
+    a: &AdamArrays,
     len: usize,
 ) {
+    let AdamArrays { params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq } = *a;
     let decay = V::splat(hp.decay_factor);
     let l2 = V::splat(hp.l2);
     let beta1 = V::splat(hp.beta1);
@@ -56,5 +73,5 @@ pub unsafe fn adam<V: F32x4, const AMSGRAD: bool, const MAXIMIZE: bool, const L2
         theta.add(neg_step.mul(m).div(denom)).store(params.add(i));
         i += 4;
     }
-    scalar::adam_range(hp, params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq, vector_end, len);
+    scalar::adam_range(hp, a, vector_end, len);
 }

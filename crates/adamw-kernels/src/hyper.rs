@@ -34,3 +34,14 @@ impl AdamHyper {
         self.flags & flag != 0
     }
 }
+
+/// The arrays one update works on, each `len` f32s in the caller's memory.
+/// `max_exp_avg_sq` is read only when `FLAG_AMSGRAD` is set (it may dangle otherwise).
+#[derive(Clone, Copy, Debug)]
+pub struct AdamArrays {
+    pub params: *mut f32,
+    pub grads: *const f32,
+    pub exp_avg: *mut f32,
+    pub exp_avg_sq: *mut f32,
+    pub max_exp_avg_sq: *mut f32,
+}

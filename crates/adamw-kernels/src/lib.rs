@@ -14,7 +14,7 @@ pub mod scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 
-pub use hyper::{AdamHyper, FLAG_AMSGRAD, FLAG_L2, FLAG_MAXIMIZE};
+pub use hyper::{AdamArrays, AdamHyper, FLAG_AMSGRAD, FLAG_L2, FLAG_MAXIMIZE};
 
 /// Bumped whenever the exported signatures or `AdamHyper`'s layout change.
 pub const ABI_VERSION: u32 = 1;
@@ -22,38 +22,12 @@ pub const ABI_VERSION: u32 = 1;
 /// Runs one update with the widest implementation this build has.
 ///
 /// # Safety
-/// As [`chunked::adam`]: pointers valid for `len` f32s, non-overlapping arrays.
-pub unsafe fn adam_step_dispatch(
-    hp: &AdamHyper,
-    params: *mut f32,
-    grads: *const f32,
-    exp_avg: *mut f32,
-    exp_avg_sq: *mut f32,
-    max_exp_avg_sq: *mut f32,
-    len: usize,
-) {
+/// As [`chunked::adam`]: arrays valid for `len` f32s, not overlapping.
+pub unsafe fn adam_step_dispatch(hp: &AdamHyper, arrays: &AdamArrays, len: usize) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        macro_rules! call {
-            ($a:literal, $m:literal, $l:literal) => {
-                chunked::adam::<simd128::Wasm, $a, $m, $l>(
-                    hp, params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq, len,
-                )
-            };
-        }
-        match (hp.has(FLAG_AMSGRAD), hp.has(FLAG_MAXIMIZE), hp.has(FLAG_L2)) {
-            (false, false, false) => call!(false, false, false),
-            (false, false, true) => call!(false, false, true),
-            (false, true, false) => call!(false, true, false),
-            (false, true, true) => call!(false, true, true),
-            (true, false, false) => call!(true, false, false),
-            (true, false, true) => call!(true, false, true),
-            (true, true, false) => call!(true, true, false),
-            (true, true, true) => call!(true, true, true),
-        }
-    }
+    chunked::adam::<simd128::Wasm>(hp, arrays, len);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    scalar::adam_range(hp, params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq, 0, len);
+    scalar::adam_range(hp, arrays, 0, len);
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -72,7 +46,8 @@ mod exports {
         max_exp_avg_sq: *mut f32,
         len: usize,
     ) {
-        adam_step_dispatch(&*hp, params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq, len);
+        let arrays = AdamArrays { params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq };
+        adam_step_dispatch(&*hp, &arrays, len);
     }
 
     #[no_mangle]

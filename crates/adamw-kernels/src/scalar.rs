@@ -14,7 +14,7 @@
 //! θ ← θ + (−step_size·m) / (sqrt(v)/sqrt(bc2) + ε)
 //! ```
 
-use crate::hyper::{AdamHyper, FLAG_AMSGRAD, FLAG_L2, FLAG_MAXIMIZE};
+use crate::hyper::{AdamArrays, AdamHyper, FLAG_AMSGRAD, FLAG_L2, FLAG_MAXIMIZE};
 
 /// IEEE max that returns NaN when either operand is NaN, like `torch.maximum`, wasm's
 /// `f32x4.max` and JavaScript's `Math.max` (core's `f32::max` would drop the NaN).
@@ -32,17 +32,9 @@ pub fn max_propagating(a: f32, b: f32) -> f32 {
 /// Updates elements `start..end` in place.
 ///
 /// # Safety
-/// Every pointer must be valid for `end` elements; `max_exp_avg_sq` only when amsgrad is set.
-pub unsafe fn adam_range(
-    hp: &AdamHyper,
-    params: *mut f32,
-    grads: *const f32,
-    exp_avg: *mut f32,
-    exp_avg_sq: *mut f32,
-    max_exp_avg_sq: *mut f32,
-    start: usize,
-    end: usize,
-) {
+/// Every array must be valid for `end` elements; `max_exp_avg_sq` only when amsgrad is set.
+pub unsafe fn adam_range(hp: &AdamHyper, a: &AdamArrays, start: usize, end: usize) {
+    let AdamArrays { params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq } = *a;
     let amsgrad = hp.has(FLAG_AMSGRAD);
     let maximize = hp.has(FLAG_MAXIMIZE);
     let l2 = hp.has(FLAG_L2);

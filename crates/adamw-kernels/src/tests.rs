@@ -61,26 +61,16 @@ fn same_bits(a: &[f32], b: &[f32]) -> Option<usize> {
 
 type Kernel = unsafe fn(&AdamHyper, *mut f32, *const f32, *mut f32, *mut f32, *mut f32, usize);
 
+fn arrays(p: *mut f32, g: *const f32, m: *mut f32, v: *mut f32, x: *mut f32) -> AdamArrays {
+    AdamArrays { params: p, grads: g, exp_avg: m, exp_avg_sq: v, max_exp_avg_sq: x }
+}
+
 unsafe fn scalar_kernel(hp: &AdamHyper, p: *mut f32, g: *const f32, m: *mut f32, v: *mut f32, x: *mut f32, n: usize) {
-    scalar::adam_range(hp, p, g, m, v, x, 0, n)
+    scalar::adam_range(hp, &arrays(p, g, m, v, x), 0, n)
 }
 
 unsafe fn chunked_kernel(hp: &AdamHyper, p: *mut f32, g: *const f32, m: *mut f32, v: *mut f32, x: *mut f32, n: usize) {
-    macro_rules! call {
-        ($a:literal, $mx:literal, $l:literal) => {
-            chunked::adam::<Portable, $a, $mx, $l>(hp, p, g, m, v, x, n)
-        };
-    }
-    match (hp.has(FLAG_AMSGRAD), hp.has(FLAG_MAXIMIZE), hp.has(FLAG_L2)) {
-        (false, false, false) => call!(false, false, false),
-        (false, false, true) => call!(false, false, true),
-        (false, true, false) => call!(false, true, false),
-        (false, true, true) => call!(false, true, true),
-        (true, false, false) => call!(true, false, false),
-        (true, false, true) => call!(true, false, true),
-        (true, true, false) => call!(true, true, false),
-        (true, true, true) => call!(true, true, true),
-    }
+    chunked::adam::<Portable>(hp, &arrays(p, g, m, v, x), n)
 }
 
 /// Runs `steps` updates on arrays that start `offset` elements into their buffers, so the

@@ -3,6 +3,8 @@
  * threaded kernel needs so that slices never share a line).
  */
 
+import type { AdamRegions } from '../kernels/kernel.js';
+
 export const ALIGNMENT = 64;
 /** wasm32 linear memory tops out at 65536 pages of 64 KiB. */
 export const MAX_MEMORY_BYTES = 2 ** 32;
@@ -13,14 +15,8 @@ export interface GroupShape {
   readonly amsgrad: boolean;
 }
 
-export interface GroupLayout {
-  readonly params: number;
-  readonly grads: number;
-  readonly expAvg: number;
-  readonly expAvgSq: number;
-  readonly maxExpAvgSq?: number;
-  readonly length: number;
-}
+/** Each group's arrays are exactly what the kernel's Adam update takes. */
+export type GroupLayout = AdamRegions;
 
 export interface ArenaLayout {
   /** Where the kernel's 64-byte scalar block lives. */
@@ -40,7 +36,7 @@ export function layoutArena(firstFreeByte: number, shapes: readonly GroupShape[]
     return at;
   };
   const scratch = take(ALIGNMENT);
-  const groups = shapes.map(({ length, amsgrad }) => {
+  const groups = shapes.map(({ length, amsgrad }): GroupLayout => {
     const bytes = length * F32_BYTES;
     return {
       params: take(bytes),
