@@ -1,43 +1,52 @@
-//! The vector loop: 4 lanes at a time, the scalar reference for the remaining 0–3 elements.
+//! The vector loops: 4 lanes at a time, the scalar reference for the remaining 0–3 elements.
 //!
-//! Same operations in the same order as `scalar::adam_range`, lane for lane, so results are
-//! bit-identical to it. Flags are const generics so each variant is a branch-free loop.
+//! Same operations in the same order as `scalar`, lane for lane, so results are bit-identical
+//! to it. Flags become const generics so each variant is a branch-free loop.
 
-use crate::hyper::{AdamArrays, AdamHyper, FLAG_AMSGRAD, FLAG_L2, FLAG_MAXIMIZE};
+use crate::hyper::*;
 use crate::lanes::F32x4;
 use crate::scalar;
 
-/// Picks the monomorphized loop for `hp.flags`.
+/// Expands to a `match` over the given flags that calls `$f::<V, ...bools>($args)`.
+macro_rules! dispatch3 {
+    ($f:ident::<$v:ty>($($arg:expr),*), $a:expr, $b:expr, $c:expr) => {
+        match ($a, $b, $c) {
+            (false, false, false) => $f::<$v, false, false, false>($($arg),*),
+            (false, false, true) => $f::<$v, false, false, true>($($arg),*),
+            (false, true, false) => $f::<$v, false, true, false>($($arg),*),
+            (false, true, true) => $f::<$v, false, true, true>($($arg),*),
+            (true, false, false) => $f::<$v, true, false, false>($($arg),*),
+            (true, false, true) => $f::<$v, true, false, true>($($arg),*),
+            (true, true, false) => $f::<$v, true, true, false>($($arg),*),
+            (true, true, true) => $f::<$v, true, true, true>($($arg),*),
+        }
+    };
+}
+
+/// Adam / AdamW, see [`scalar::adam_range`].
 ///
 /// # Safety
-/// Every array must be valid for `len` elements (`max_exp_avg_sq` only with amsgrad); the
-/// arrays must not overlap. No alignment is required.
-pub unsafe fn adam<V: F32x4>(hp: &AdamHyper, a: &AdamArrays, len: usize) {
-    macro_rules! variant {
-        ($amsgrad:literal, $maximize:literal, $l2:literal) => {
-            adam_variant::<V, $amsgrad, $maximize, $l2>(hp, a, len)
-        };
-    }
-    match (hp.has(FLAG_AMSGRAD), hp.has(FLAG_MAXIMIZE), hp.has(FLAG_L2)) {
-        (false, false, false) => variant!(false, false, false),
-        (false, false, true) => variant!(false, false, true),
-        (false, true, false) => variant!(false, true, false),
-        (false, true, true) => variant!(false, true, true),
-        (true, false, false) => variant!(true, false, false),
-        (true, false, true) => variant!(true, false, true),
-        (true, true, false) => variant!(true, true, false),
-        (true, true, true) => variant!(true, true, true),
-    }
+/// The arrays the flags use must be valid for `len` elements and must not overlap. No
+/// alignment is required.
+pub unsafe fn adam<V: F32x4>(hp: &AdamHyper, a: &Arrays, len: usize) {
+    dispatch3!(
+        adam_variant::<V>(hp, a, len),
+        hp.has(FLAG_AMSGRAD),
+        hp.has(FLAG_L2),
+        hp.has(FLAG_DECAY_AFTER)
+    )
 }
 
 #[inline(always)]
-unsafe fn adam_variant<V: F32x4, const AMSGRAD: bool, const MAXIMIZE: bool, const L2: bool>(
+unsafe fn adam_variant<V: F32x4, const AMSGRAD: bool, const L2: bool, const AFTER: bool>(
     hp: &AdamHyper,
-    a: &AdamArrays,
+    a: &Arrays,
     len: usize,
 ) {
-    let AdamArrays { params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq } = *a;
+    let Arrays { params, grads, state_a: exp_avg, state_b: exp_avg_sq, state_c: max_exp_avg_sq } = *a;
+    let grad_scale = V::splat(hp.grad_scale);
     let decay = V::splat(hp.decay_factor);
+    let after_decay = V::splat(hp.after_decay);
     let l2 = V::splat(hp.l2);
     let beta1 = V::splat(hp.beta1);
     let one_minus_beta1 = V::splat(hp.one_minus_beta1);
@@ -50,13 +59,11 @@ unsafe fn adam_variant<V: F32x4, const AMSGRAD: bool, const MAXIMIZE: bool, cons
     let vector_end = len & !3;
     let mut i = 0;
     while i < vector_end {
-        let theta = V::load(params.add(i)).mul(decay);
-        let mut g = V::load(grads.add(i));
-        if MAXIMIZE {
-            g = g.neg();
-        }
+        let theta0 = V::load(params.add(i));
+        let theta = theta0.mul(decay);
+        let mut g = V::load(grads.add(i)).mul(grad_scale);
         if L2 {
-            g = g.add(l2.mul(theta));
+            g = g.add(l2.mul(theta0));
         }
         let m = V::load(exp_avg.add(i)).mul(beta1).add(one_minus_beta1.mul(g));
         let v = V::load(exp_avg_sq.add(i)).mul(beta2).add(one_minus_beta2.mul(g).mul(g));
@@ -70,8 +77,119 @@ unsafe fn adam_variant<V: F32x4, const AMSGRAD: bool, const MAXIMIZE: bool, cons
             v
         };
         let denom = second.sqrt().div(bc2_sqrt).add(eps);
-        theta.add(neg_step.mul(m).div(denom)).store(params.add(i));
+        let mut next = theta.add(neg_step.mul(m).div(denom));
+        if AFTER {
+            next = next.add(after_decay.mul(next));
+        }
+        next.store(params.add(i));
         i += 4;
     }
     scalar::adam_range(hp, a, vector_end, len);
+}
+
+/// SGD / SGDW, see [`scalar::sgd_range`].
+///
+/// # Safety
+/// As [`adam`]; `state_a` is the momentum buffer.
+pub unsafe fn sgd<V: F32x4>(hp: &SgdHyper, a: &Arrays, len: usize) {
+    if hp.has(FLAG_MOMENTUM) {
+        dispatch3!(
+            sgd_variant::<V>(hp, a, len),
+            hp.has(FLAG_L2),
+            hp.has(FLAG_NESTEROV),
+            hp.has(FLAG_FIRST_STEP)
+        )
+    } else if hp.has(FLAG_L2) {
+        sgd_plain::<V, true>(hp, a, len)
+    } else {
+        sgd_plain::<V, false>(hp, a, len)
+    }
+}
+
+#[inline(always)]
+unsafe fn sgd_plain<V: F32x4, const L2: bool>(hp: &SgdHyper, a: &Arrays, len: usize) {
+    let Arrays { params, grads, .. } = *a;
+    let (grad_scale, decay, l2, neg_lr) =
+        (V::splat(hp.grad_scale), V::splat(hp.decay_factor), V::splat(hp.l2), V::splat(hp.neg_lr));
+    let vector_end = len & !3;
+    let mut i = 0;
+    while i < vector_end {
+        let theta0 = V::load(params.add(i));
+        let mut g = V::load(grads.add(i)).mul(grad_scale);
+        if L2 {
+            g = g.add(l2.mul(theta0));
+        }
+        theta0.mul(decay).add(neg_lr.mul(g)).store(params.add(i));
+        i += 4;
+    }
+    scalar::sgd_range(hp, a, vector_end, len);
+}
+
+#[inline(always)]
+unsafe fn sgd_variant<V: F32x4, const L2: bool, const NESTEROV: bool, const FIRST: bool>(
+    hp: &SgdHyper,
+    a: &Arrays,
+    len: usize,
+) {
+    let Arrays { params, grads, state_a: buffer, .. } = *a;
+    let (grad_scale, decay, l2, neg_lr) =
+        (V::splat(hp.grad_scale), V::splat(hp.decay_factor), V::splat(hp.l2), V::splat(hp.neg_lr));
+    let (momentum, grad_coeff) = (V::splat(hp.momentum), V::splat(hp.grad_coeff));
+    let vector_end = len & !3;
+    let mut i = 0;
+    while i < vector_end {
+        let theta0 = V::load(params.add(i));
+        let mut g = V::load(grads.add(i)).mul(grad_scale);
+        if L2 {
+            g = g.add(l2.mul(theta0));
+        }
+        let buf = if FIRST { g } else { V::load(buffer.add(i)).mul(momentum).add(grad_coeff.mul(g)) };
+        buf.store(buffer.add(i));
+        let d = if NESTEROV { g.add(momentum.mul(buf)) } else { buf };
+        theta0.mul(decay).add(neg_lr.mul(d)).store(params.add(i));
+        i += 4;
+    }
+    scalar::sgd_range(hp, a, vector_end, len);
+}
+
+/// Σ x² in the canonical block order of [`scalar::sum_squares`].
+///
+/// # Safety
+/// `x` must be valid for `len` elements.
+pub unsafe fn sum_squares<V: F32x4>(x: *const f32, len: usize) -> f64 {
+    let mut total = 0f64;
+    let mut start = 0;
+    while start < len {
+        let n = core::cmp::min(NORM_BLOCK, len - start);
+        let block = x.add(start);
+        let quads = n / 4;
+        let mut acc = V::squares_zero();
+        for q in 0..quads {
+            acc = V::squares_add(acc, V::load(block.add(4 * q)));
+        }
+        let mut sum = V::squares_total(acc);
+        for i in 4 * quads..n {
+            let e = *block.add(i) as f64;
+            sum += e * e;
+        }
+        total += sum;
+        start += n;
+    }
+    total
+}
+
+/// Whether every element is finite: x·0 is 0 for finite x and NaN for NaN/±Inf.
+///
+/// # Safety
+/// `x` must be valid for `len` elements.
+pub unsafe fn all_finite<V: F32x4>(x: *const f32, len: usize) -> bool {
+    let zero = V::splat(0.0);
+    let mut acc = zero;
+    let vector_end = len & !3;
+    let mut i = 0;
+    while i < vector_end {
+        acc = acc.add(V::load(x.add(i)).mul(zero));
+        i += 4;
+    }
+    acc.to_array().iter().all(|&l| l == 0.0) && scalar::all_finite(x.add(vector_end), len - vector_end)
 }

@@ -1,10 +1,13 @@
-//! A 4-lane f32 vector abstraction, so the chunked loop is written once and runs either on
+//! A 4-lane f32 vector abstraction, so the chunked loops are written once and run either on
 //! wasm `v128` (the shipped SIMD kernel) or on a portable `[f32; 4]` (native tests diff it
 //! against the scalar reference).
 
 use crate::scalar;
 
 pub trait F32x4: Copy {
+    /// Four f64 accumulators for sums of squares.
+    type Squares: Copy;
+
     /// # Safety
     /// `p` must be valid for reading 4 f32s; no alignment is required.
     unsafe fn load(p: *const f32) -> Self;
@@ -15,10 +18,16 @@ pub trait F32x4: Copy {
     fn add(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;
     fn div(self, o: Self) -> Self;
-    fn neg(self) -> Self;
     fn sqrt(self) -> Self;
     /// NaN-propagating lane-wise max.
     fn max(self, o: Self) -> Self;
+    fn to_array(self) -> [f32; 4];
+
+    fn squares_zero() -> Self::Squares;
+    /// acc[l] += (x[l] as f64)², exactly as the scalar reference's lane sums.
+    fn squares_add(acc: Self::Squares, x: Self) -> Self::Squares;
+    /// (l0 + l1) + (l2 + l3).
+    fn squares_total(acc: Self::Squares) -> f64;
 }
 
 /// Plain-array lanes with exactly the scalar reference's per-lane semantics.
@@ -34,6 +43,8 @@ impl Portable {
 }
 
 impl F32x4 for Portable {
+    type Squares = [f64; 4];
+
     #[inline(always)]
     unsafe fn load(p: *const f32) -> Self {
         Portable(core::ptr::read_unaligned(p as *const [f32; 4]))
@@ -59,15 +70,31 @@ impl F32x4 for Portable {
         self.map2(o, |a, b| a / b)
     }
     #[inline(always)]
-    fn neg(self) -> Self {
-        Portable(self.0.map(|a| -a))
-    }
-    #[inline(always)]
     fn sqrt(self) -> Self {
         Portable(self.0.map(scalar::sqrt))
     }
     #[inline(always)]
     fn max(self, o: Self) -> Self {
         self.map2(o, scalar::max_propagating)
+    }
+    #[inline(always)]
+    fn to_array(self) -> [f32; 4] {
+        self.0
+    }
+    #[inline(always)]
+    fn squares_zero() -> [f64; 4] {
+        [0.0; 4]
+    }
+    #[inline(always)]
+    fn squares_add(mut acc: [f64; 4], x: Self) -> [f64; 4] {
+        for l in 0..4 {
+            let e = x.0[l] as f64;
+            acc[l] += e * e;
+        }
+        acc
+    }
+    #[inline(always)]
+    fn squares_total(acc: [f64; 4]) -> f64 {
+        (acc[0] + acc[1]) + (acc[2] + acc[3])
     }
 }

@@ -1,8 +1,9 @@
-//! Fused AdamW / Adam update loops for WebAssembly.
+//! Fused optimizer update loops (Adam/AdamW, SGD/SGDW) and gradient reductions for WebAssembly.
 //!
-//! `scalar` is the specification; `chunked` is the 4-lane loop, instantiated with wasm
+//! `scalar` is the specification; `chunked` holds the 4-lane loops, instantiated with wasm
 //! `simd128` lanes in the SIMD build and with portable lanes in native tests. The exported
-//! C ABI sees only pointers into linear memory and a [`AdamHyper`] block; nothing allocates.
+//! C ABI sees only pointers into linear memory and `#[repr(C)]` hyperparameter blocks;
+//! nothing allocates.
 #![cfg_attr(not(test), no_std)]
 // f32.sqrt as an intrinsic; the wasm build needs a nightly-capable compiler anyway (build-std).
 #![cfg_attr(target_arch = "wasm32", feature(wasm_numeric_instr))]
@@ -14,20 +15,39 @@ pub mod scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 
-pub use hyper::{AdamArrays, AdamHyper, FLAG_AMSGRAD, FLAG_L2, FLAG_MAXIMIZE};
+pub use hyper::*;
 
-/// Bumped whenever the exported signatures or `AdamHyper`'s layout change.
-pub const ABI_VERSION: u32 = 1;
+/// Bumped whenever the exported signatures or the hyperparameter blocks' layouts change.
+pub const ABI_VERSION: u32 = 2;
 
-/// Runs one update with the widest implementation this build has.
-///
-/// # Safety
-/// As [`chunked::adam`]: arrays valid for `len` f32s, not overlapping.
-pub unsafe fn adam_step_dispatch(hp: &AdamHyper, arrays: &AdamArrays, len: usize) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    chunked::adam::<simd128::Wasm>(hp, arrays, len);
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    scalar::adam_range(hp, arrays, 0, len);
+/// The widest implementation this build has (the exports' only dependency).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod best {
+    use super::*;
+    pub unsafe fn adam(hp: &AdamHyper, a: &Arrays, len: usize) {
+        chunked::adam::<simd128::Wasm>(hp, a, len)
+    }
+    pub unsafe fn sgd(hp: &SgdHyper, a: &Arrays, len: usize) {
+        chunked::sgd::<simd128::Wasm>(hp, a, len)
+    }
+    pub unsafe fn sum_squares(x: *const f32, len: usize) -> f64 {
+        chunked::sum_squares::<simd128::Wasm>(x, len)
+    }
+    pub unsafe fn all_finite(x: *const f32, len: usize) -> bool {
+        chunked::all_finite::<simd128::Wasm>(x, len)
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
+mod best {
+    use super::*;
+    pub unsafe fn adam(hp: &AdamHyper, a: &Arrays, len: usize) {
+        scalar::adam_range(hp, a, 0, len)
+    }
+    pub unsafe fn sgd(hp: &SgdHyper, a: &Arrays, len: usize) {
+        scalar::sgd_range(hp, a, 0, len)
+    }
+    pub use scalar::{all_finite, sum_squares};
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -46,8 +66,30 @@ mod exports {
         max_exp_avg_sq: *mut f32,
         len: usize,
     ) {
-        let arrays = AdamArrays { params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq };
-        adam_step_dispatch(&*hp, &arrays, len);
+        let arrays = Arrays { params, grads, state_a: exp_avg, state_b: exp_avg_sq, state_c: max_exp_avg_sq };
+        best::adam(&*hp, &arrays, len);
+    }
+
+    /// # Safety
+    /// `hp` points at an `SgdHyper`; the arrays are `len` f32s each, inside linear memory.
+    #[no_mangle]
+    pub unsafe extern "C" fn sgd_step(hp: *const SgdHyper, params: *mut f32, grads: *const f32, momentum_buffer: *mut f32, len: usize) {
+        let arrays = Arrays { params, grads, state_a: momentum_buffer, state_b: momentum_buffer, state_c: momentum_buffer };
+        best::sgd(&*hp, &arrays, len);
+    }
+
+    /// # Safety
+    /// `x` is `len` f32s inside linear memory.
+    #[no_mangle]
+    pub unsafe extern "C" fn sum_squares(x: *const f32, len: usize) -> f64 {
+        best::sum_squares(x, len)
+    }
+
+    /// # Safety
+    /// `x` is `len` f32s inside linear memory.
+    #[no_mangle]
+    pub unsafe extern "C" fn all_finite(x: *const f32, len: usize) -> u32 {
+        best::all_finite(x, len) as u32
     }
 
     #[no_mangle]

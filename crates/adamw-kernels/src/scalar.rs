@@ -1,20 +1,11 @@
-//! The portable reference loop: the specification every other implementation is diffed against.
+//! The portable reference loops: the specification every other implementation is diffed against.
 //!
-//! Operation order follows PyTorch 1.13 `_single_tensor_adamw` / `_single_tensor_adam`, with one
-//! rounding per operation and no fused multiply-add, so a host doing f32 arithmetic (wasm, or
-//! JavaScript with `Math.fround` after each operation) reproduces it bit for bit:
-//!
-//! ```text
-//! θ ← θ·decay                       (AdamW; decay = 1 for Adam)
-//! g ← −g                            (maximize)
-//! g ← g + l2·θ                      (Adam's coupled L2)
-//! m ← m·β1 + (1−β1)·g
-//! v ← v·β2 + ((1−β2)·g)·g
-//! v̄ ← max(v̄, v) (NaN-propagating)  (amsgrad; v̄ replaces v below)
-//! θ ← θ + (−step_size·m) / (sqrt(v)/sqrt(bc2) + ε)
-//! ```
+//! Operation order follows PyTorch 1.13 (`_single_tensor_adamw`, `_single_tensor_adam`,
+//! `_single_tensor_sgd`, `clip_grad_norm_`), with one rounding per operation and no fused
+//! multiply-add, so a host doing f32 arithmetic (wasm, or JavaScript with `Math.fround` after
+//! each operation) reproduces it bit for bit.
 
-use crate::hyper::{AdamArrays, AdamHyper, FLAG_AMSGRAD, FLAG_L2, FLAG_MAXIMIZE};
+use crate::hyper::*;
 
 /// IEEE max that returns NaN when either operand is NaN, like `torch.maximum`, wasm's
 /// `f32x4.max` and JavaScript's `Math.max` (core's `f32::max` would drop the NaN).
@@ -29,23 +20,32 @@ pub fn max_propagating(a: f32, b: f32) -> f32 {
     }
 }
 
-/// Updates elements `start..end` in place.
+/// Adam / AdamW on elements `start..end`:
+///
+/// ```text
+/// θ₀ ← θ; θ ← θ·decay                       (decoupled decay before; decay = 1 otherwise)
+/// g ← grad·grad_scale                        (clip coefficient, sign for maximize)
+/// g ← g + l2·θ₀                              (L2)
+/// m ← m·β1 + (1−β1)·g
+/// v ← v·β2 + ((1−β2)·g)·g
+/// v̄ ← max(v̄, v) (NaN-propagating)           (amsgrad; v̄ replaces v below)
+/// θ ← θ + (−step·m) / (sqrt(v)/bc2 + ε)
+/// θ ← θ + after_decay·θ                      (decay after)
+/// ```
 ///
 /// # Safety
-/// Every array must be valid for `end` elements; `max_exp_avg_sq` only when amsgrad is set.
-pub unsafe fn adam_range(hp: &AdamHyper, a: &AdamArrays, start: usize, end: usize) {
-    let AdamArrays { params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq } = *a;
+/// The arrays the flags use must be valid for `end` elements and must not overlap.
+pub unsafe fn adam_range(hp: &AdamHyper, a: &Arrays, start: usize, end: usize) {
     let amsgrad = hp.has(FLAG_AMSGRAD);
-    let maximize = hp.has(FLAG_MAXIMIZE);
     let l2 = hp.has(FLAG_L2);
+    let after = hp.has(FLAG_DECAY_AFTER);
+    let Arrays { params, grads, state_a: exp_avg, state_b: exp_avg_sq, state_c: max_exp_avg_sq } = *a;
     for i in start..end {
-        let theta = *params.add(i) * hp.decay_factor;
-        let mut g = *grads.add(i);
-        if maximize {
-            g = -g;
-        }
+        let theta0 = *params.add(i);
+        let theta = theta0 * hp.decay_factor;
+        let mut g = *grads.add(i) * hp.grad_scale;
         if l2 {
-            g = g + hp.l2 * theta;
+            g = g + hp.l2 * theta0;
         }
         let m = *exp_avg.add(i) * hp.beta1 + hp.one_minus_beta1 * g;
         let v = *exp_avg_sq.add(i) * hp.beta2 + (hp.one_minus_beta2 * g) * g;
@@ -59,8 +59,98 @@ pub unsafe fn adam_range(hp: &AdamHyper, a: &AdamArrays, start: usize, end: usiz
             v
         };
         let denom = sqrt(second) / hp.bias_correction2_sqrt + hp.eps;
-        *params.add(i) = theta + (hp.neg_step_size * m) / denom;
+        let mut next = theta + (hp.neg_step_size * m) / denom;
+        if after {
+            next = next + hp.after_decay * next;
+        }
+        *params.add(i) = next;
     }
+}
+
+/// SGD / SGDW on elements `start..end`:
+///
+/// ```text
+/// θ₀ ← θ; θ ← θ·decay                       (SGDW; decay = 1 for SGD)
+/// g ← grad·grad_scale;  g ← g + l2·θ₀       (L2)
+/// buf ← first ? g : buf·μ + grad_coeff·g    (momentum)
+/// d ← nesterov ? g + μ·buf : buf            (momentum; d = g without)
+/// θ ← θ + neg_lr·d
+/// ```
+///
+/// # Safety
+/// As [`adam_range`]; `state_a` is the momentum buffer.
+pub unsafe fn sgd_range(hp: &SgdHyper, a: &Arrays, start: usize, end: usize) {
+    let l2 = hp.has(FLAG_L2);
+    let momentum = hp.has(FLAG_MOMENTUM);
+    let nesterov = hp.has(FLAG_NESTEROV);
+    let first = hp.has(FLAG_FIRST_STEP);
+    let Arrays { params, grads, state_a: buffer, .. } = *a;
+    for i in start..end {
+        let theta0 = *params.add(i);
+        let theta = theta0 * hp.decay_factor;
+        let mut g = *grads.add(i) * hp.grad_scale;
+        if l2 {
+            g = g + hp.l2 * theta0;
+        }
+        let d = if momentum {
+            let buf = if first { g } else { *buffer.add(i) * hp.momentum + hp.grad_coeff * g };
+            *buffer.add(i) = buf;
+            if nesterov {
+                g + hp.momentum * buf
+            } else {
+                buf
+            }
+        } else {
+            g
+        };
+        *params.add(i) = theta + hp.neg_lr * d;
+    }
+}
+
+/// Σ x² over one block (≤ `NORM_BLOCK` elements) in f64: four lane sums over whole quads,
+/// combined as (l0 + l1) + (l2 + l3), then the 0–3 trailing elements in order. Squares of f32
+/// are exact in f64 and cannot overflow, so the sum is finite iff every element is.
+///
+/// # Safety
+/// `x` must be valid for `n` elements.
+pub unsafe fn block_sum_squares(x: *const f32, n: usize) -> f64 {
+    let mut lanes = [0f64; 4];
+    let quads = n / 4;
+    for q in 0..quads {
+        for (l, acc) in lanes.iter_mut().enumerate() {
+            let e = *x.add(4 * q + l) as f64;
+            *acc += e * e;
+        }
+    }
+    let mut sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    for i in 4 * quads..n {
+        let e = *x.add(i) as f64;
+        sum += e * e;
+    }
+    sum
+}
+
+/// Σ x² over `len` elements: block sums added in order from 0.
+///
+/// # Safety
+/// `x` must be valid for `len` elements.
+pub unsafe fn sum_squares(x: *const f32, len: usize) -> f64 {
+    let mut total = 0f64;
+    let mut start = 0;
+    while start < len {
+        let n = core::cmp::min(NORM_BLOCK, len - start);
+        total += block_sum_squares(x.add(start), n);
+        start += n;
+    }
+    total
+}
+
+/// Whether every element is finite (no NaN, no ±Inf).
+///
+/// # Safety
+/// `x` must be valid for `len` elements.
+pub unsafe fn all_finite(x: *const f32, len: usize) -> bool {
+    (0..len).all(|i| (*x.add(i)).is_finite())
 }
 
 /// Correctly rounded f32 square root without std (wasm has `f32.sqrt`; native uses the

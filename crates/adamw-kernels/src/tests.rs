@@ -1,5 +1,5 @@
-//! Native tests: the 4-lane loop (portable lanes) must equal the scalar reference bit for bit,
-//! on every length, flag combination and misalignment; the reference must follow the maths.
+//! Native tests: the 4-lane loops (portable lanes) must equal the scalar reference bit for
+//! bit, on every length, flag combination and misalignment; the reference must follow the maths.
 
 use crate::chunked;
 use crate::hyper::*;
@@ -29,10 +29,12 @@ impl Rng {
     }
 }
 
-fn hyper(step: i32, flags: u32) -> AdamHyper {
+fn adam_hyper(step: i32, flags: u32, grad_scale: f32) -> AdamHyper {
     let (lr, b1, b2, wd) = (1e-3f64, 0.9f64, 0.999f64, 1e-2f64);
     AdamHyper {
+        grad_scale,
         decay_factor: (1.0 - lr * wd) as f32,
+        after_decay: (-lr * wd) as f32,
         l2: wd as f32,
         beta1: b1 as f32,
         one_minus_beta1: (1.0 - b1) as f32,
@@ -45,86 +47,107 @@ fn hyper(step: i32, flags: u32) -> AdamHyper {
     }
 }
 
-#[derive(Clone, PartialEq, Debug)]
+fn sgd_hyper(step: i32, flags: u32, grad_scale: f32) -> SgdHyper {
+    let first = if step == 1 { FLAG_FIRST_STEP } else { 0 };
+    SgdHyper {
+        grad_scale,
+        decay_factor: 0.999,
+        l2: 1e-2,
+        momentum: 0.9,
+        grad_coeff: 0.75,
+        neg_lr: -0.05,
+        flags: flags | first,
+    }
+}
+
 struct State {
     params: Vec<f32>,
-    m: Vec<f32>,
-    v: Vec<f32>,
-    vmax: Vec<f32>,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    c: Vec<f32>,
 }
 
-fn same_bits(a: &[f32], b: &[f32]) -> Option<usize> {
-    a.iter()
-        .zip(b)
-        .position(|(x, y)| !(x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())))
+fn same_bits(x: &[f32], y: &[f32]) -> Option<usize> {
+    x.iter().zip(y).position(|(p, q)| !(p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan())))
 }
 
-type Kernel = unsafe fn(&AdamHyper, *mut f32, *const f32, *mut f32, *mut f32, *mut f32, usize);
+/// One update over `len` elements starting at `arrays`.
+type Kernel = unsafe fn(step: i32, flags: u32, grad_scale: f32, arrays: &Arrays, len: usize);
 
-fn arrays(p: *mut f32, g: *const f32, m: *mut f32, v: *mut f32, x: *mut f32) -> AdamArrays {
-    AdamArrays { params: p, grads: g, exp_avg: m, exp_avg_sq: v, max_exp_avg_sq: x }
+unsafe fn adam_scalar(step: i32, flags: u32, s: f32, a: &Arrays, n: usize) {
+    scalar::adam_range(&adam_hyper(step, flags, s), a, 0, n)
 }
-
-unsafe fn scalar_kernel(hp: &AdamHyper, p: *mut f32, g: *const f32, m: *mut f32, v: *mut f32, x: *mut f32, n: usize) {
-    scalar::adam_range(hp, &arrays(p, g, m, v, x), 0, n)
+unsafe fn adam_chunked(step: i32, flags: u32, s: f32, a: &Arrays, n: usize) {
+    chunked::adam::<Portable>(&adam_hyper(step, flags, s), a, n)
 }
-
-unsafe fn chunked_kernel(hp: &AdamHyper, p: *mut f32, g: *const f32, m: *mut f32, v: *mut f32, x: *mut f32, n: usize) {
-    chunked::adam::<Portable>(hp, &arrays(p, g, m, v, x), n)
+unsafe fn sgd_scalar(step: i32, flags: u32, s: f32, a: &Arrays, n: usize) {
+    scalar::sgd_range(&sgd_hyper(step, flags, s), a, 0, n)
+}
+unsafe fn sgd_chunked(step: i32, flags: u32, s: f32, a: &Arrays, n: usize) {
+    chunked::sgd::<Portable>(&sgd_hyper(step, flags, s), a, n)
 }
 
 /// Runs `steps` updates on arrays that start `offset` elements into their buffers, so the
 /// vector loop also sees addresses that are not 16-byte aligned.
-fn run(kernel: Kernel, len: usize, offset: usize, flags: u32, steps: i32, seed: u32) -> State {
+fn run(kernel: Kernel, len: usize, offset: usize, flags: u32, grad_scale: f32, steps: i32, seed: u32) -> State {
     let mut rng = Rng(seed | 1);
-    let buf = |fill: bool, rng: &mut Rng| -> Vec<f32> {
-        (0..len + offset).map(|_| if fill { rng.value() } else { 0.0 }).collect()
-    };
-    let mut params = buf(true, &mut rng);
-    let mut m = buf(false, &mut rng);
-    let mut v = buf(false, &mut rng);
-    let mut vmax = buf(false, &mut rng);
+    let buf = |fill: bool, rng: &mut Rng| -> Vec<f32> { (0..len + offset).map(|_| if fill { rng.value() } else { 0.0 }).collect() };
+    let mut st = State { params: buf(true, &mut rng), a: buf(false, &mut rng), b: buf(false, &mut rng), c: buf(false, &mut rng) };
     for step in 1..=steps {
         let grads = buf(true, &mut rng);
-        let hp = hyper(step, flags);
-        unsafe {
-            kernel(
-                &hp,
-                params.as_mut_ptr().add(offset),
-                grads.as_ptr().add(offset),
-                m.as_mut_ptr().add(offset),
-                v.as_mut_ptr().add(offset),
-                vmax.as_mut_ptr().add(offset),
-                len,
-            );
-        }
+        let arrays = unsafe {
+            Arrays {
+                params: st.params.as_mut_ptr().add(offset),
+                grads: grads.as_ptr().add(offset),
+                state_a: st.a.as_mut_ptr().add(offset),
+                state_b: st.b.as_mut_ptr().add(offset),
+                state_c: st.c.as_mut_ptr().add(offset),
+            }
+        };
+        unsafe { kernel(step, flags, grad_scale, &arrays, len) };
     }
-    State { params, m, v, vmax }
+    st
 }
 
-fn all_flags() -> impl Iterator<Item = u32> {
-    0..8u32
+fn assert_same(x: &State, y: &State, what: &str) {
+    for (name, p, q) in [("params", &x.params, &y.params), ("a", &x.a, &y.a), ("b", &x.b, &y.b), ("c", &x.c, &y.c)] {
+        if let Some(i) = same_bits(p, q) {
+            panic!("{what}: {name} differs at {i}: {} vs {}", p[i], q[i]);
+        }
+    }
+}
+
+fn lengths() -> impl Iterator<Item = usize> {
+    (0..=67).chain([127, 128, 129, 1000, 1023, 4099])
 }
 
 #[test]
-fn chunked_equals_scalar_bitwise_on_many_lengths_flags_and_offsets() {
-    let lengths = (0..=67).chain([127, 128, 129, 1000, 1023, 4099]);
-    for len in lengths {
-        for flags in all_flags() {
-            for offset in [0, 1, 3] {
+fn adam_chunked_equals_scalar_bitwise() {
+    let flag_sets = (0..8u32).map(|k| {
+        (if k & 1 != 0 { FLAG_AMSGRAD } else { 0 }) | (if k & 2 != 0 { FLAG_L2 } else { 0 }) | (if k & 4 != 0 { FLAG_DECAY_AFTER } else { 0 })
+    });
+    for flags in flag_sets {
+        for len in lengths() {
+            for (offset, scale) in [(0, 1.0f32), (1, -1.0), (3, 0.37)] {
                 let seed = (len as u32) * 31 + flags * 7 + offset as u32;
-                let a = run(scalar_kernel, len, offset, flags, 4, seed);
-                let b = run(chunked_kernel, len, offset, flags, 4, seed);
-                for (name, x, y) in [
-                    ("params", &a.params, &b.params),
-                    ("exp_avg", &a.m, &b.m),
-                    ("exp_avg_sq", &a.v, &b.v),
-                    ("max_exp_avg_sq", &a.vmax, &b.vmax),
-                ] {
-                    if let Some(i) = same_bits(x, y) {
-                        panic!("{name} differs at {i}: len {len} flags {flags:#b} offset {offset}: {} vs {}", x[i], y[i]);
-                    }
-                }
+                let x = run(adam_scalar, len, offset, flags, scale, 4, seed);
+                let y = run(adam_chunked, len, offset, flags, scale, 4, seed);
+                assert_same(&x, &y, &format!("adam len {len} flags {flags:#b} offset {offset} scale {scale}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn sgd_chunked_equals_scalar_bitwise() {
+    let flag_sets = [0, FLAG_L2, FLAG_MOMENTUM, FLAG_MOMENTUM | FLAG_L2, FLAG_MOMENTUM | FLAG_NESTEROV, FLAG_MOMENTUM | FLAG_NESTEROV | FLAG_L2];
+    for flags in flag_sets {
+        for len in lengths() {
+            for (offset, scale) in [(0, 1.0f32), (1, -1.0), (2, 0.5)] {
+                let seed = (len as u32) * 17 + flags + offset as u32;
+                let x = run(sgd_scalar, len, offset, flags, scale, 4, seed);
+                let y = run(sgd_chunked, len, offset, flags, scale, 4, seed);
+                assert_same(&x, &y, &format!("sgd len {len} flags {flags:#b} offset {offset}"));
             }
         }
     }
@@ -132,65 +155,126 @@ fn chunked_equals_scalar_bitwise_on_many_lengths_flags_and_offsets() {
 
 #[test]
 fn elements_outside_the_range_are_untouched() {
-    for kernel in [scalar_kernel as Kernel, chunked_kernel as Kernel] {
+    for kernel in [adam_scalar as Kernel, adam_chunked, sgd_scalar, sgd_chunked] {
         let sentinel = 42.5f32;
         let (mut p, g) = ([sentinel; 12], [1.0f32; 12]);
-        let (mut m, mut v, mut x) = ([sentinel; 12], [sentinel; 12], [sentinel; 12]);
-        let hp = hyper(1, FLAG_AMSGRAD | FLAG_L2);
-        unsafe { kernel(&hp, p.as_mut_ptr().add(2), g.as_ptr().add(2), m.as_mut_ptr().add(2), v.as_mut_ptr().add(2), x.as_mut_ptr().add(2), 9) };
-        for arr in [&p, &m, &v, &x] {
+        let (mut a, mut b, mut c) = ([sentinel; 12], [sentinel; 12], [sentinel; 12]);
+        let arrays = unsafe {
+            Arrays { params: p.as_mut_ptr().add(2), grads: g.as_ptr().add(2), state_a: a.as_mut_ptr().add(2), state_b: b.as_mut_ptr().add(2), state_c: c.as_mut_ptr().add(2) }
+        };
+        unsafe { kernel(2, FLAG_AMSGRAD | FLAG_L2 | FLAG_MOMENTUM, 1.0, &arrays, 9) };
+        for arr in [&p, &a, &b, &c] {
             assert_eq!(arr[..2], [sentinel; 2]);
             assert_eq!(arr[11], sentinel);
         }
-        // max(42.5, v) keeps the sentinel in v̄, so only these three must change in range.
-        for arr in [&p, &m, &v] {
-            assert!(arr[2..11].iter().all(|&e| e != sentinel), "every element in range is updated");
-        }
+        assert!(p[2..11].iter().all(|&e| e != sentinel), "every parameter in range is updated");
     }
 }
 
 #[test]
 fn non_finite_values_propagate_identically() {
-    for flags in all_flags() {
+    for flags in [0, FLAG_AMSGRAD, FLAG_L2 | FLAG_DECAY_AFTER, FLAG_AMSGRAD | FLAG_L2 | FLAG_DECAY_AFTER] {
         let mut out = Vec::new();
-        for kernel in [scalar_kernel as Kernel, chunked_kernel as Kernel] {
+        for kernel in [adam_scalar as Kernel, adam_chunked] {
             let mut p = vec![1.0f32, -2.0, 0.5, 3.0, 1.0, 1.0, 7.0];
             let g = vec![f32::NAN, 1.0, f32::INFINITY, -0.0, f32::NEG_INFINITY, 1e-30, 2.0];
-            let mut m = vec![0.0f32; 7];
-            let mut v = vec![0.0f32; 7];
+            let (mut m, mut v) = (vec![0.0f32; 7], vec![0.0f32; 7]);
             let mut x = vec![0.0f32, 0.0, 0.0, 0.0, 0.0, f32::NAN, 0.0];
-            let hp = hyper(1, flags);
-            unsafe { kernel(&hp, p.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr(), v.as_mut_ptr(), x.as_mut_ptr(), 7) };
-            out.push((p, m, v, x));
+            let arrays = Arrays { params: p.as_mut_ptr(), grads: g.as_ptr(), state_a: m.as_mut_ptr(), state_b: v.as_mut_ptr(), state_c: x.as_mut_ptr() };
+            unsafe { kernel(1, flags, 1.0, &arrays, 7) };
+            out.push((p, x));
         }
-        let (a, b) = (&out[0], &out[1]);
-        assert_eq!(same_bits(&a.0, &b.0), None, "params, flags {flags:#b}");
-        assert_eq!(same_bits(&a.3, &b.3), None, "vmax, flags {flags:#b}");
-        assert!(a.0[0].is_nan(), "a NaN gradient must poison its parameter");
+        assert_eq!(same_bits(&out[0].0, &out[1].0), None, "params, flags {flags:#b}");
+        assert_eq!(same_bits(&out[0].1, &out[1].1), None, "vmax, flags {flags:#b}");
+        assert!(out[0].0[0].is_nan(), "a NaN gradient must poison its parameter");
         if flags & FLAG_AMSGRAD != 0 {
-            assert!(a.3[5].is_nan(), "max(NaN, v) must stay NaN");
+            assert!(out[0].1[5].is_nan(), "max(NaN, v) must stay NaN");
         }
     }
 }
 
-/// Known answer: from zero state the first AdamW step is θ(1−lr·wd) − lr·g/(|g| + ε·sqrt(bc2)/1)
-/// up to rounding, i.e. about lr·sign(g) for |g| ≫ ε. Checked against an f64 evaluation.
+/// Known answer: from zero state the first AdamW step is θ(1−lr·wd) − lr·g/(|g| + ε) up to
+/// rounding (bias correction makes m̂ = g, v̂ = g²). Checked against an f64 evaluation.
 #[test]
-fn first_step_matches_f64_formula() {
-    let (lr, b1, b2, wd, eps) = (1e-3f64, 0.9f64, 0.999f64, 1e-2f64, 1e-8f64);
+fn first_adamw_step_matches_f64_formula() {
+    let (lr, wd, eps) = (1e-3f64, 1e-2f64, 1e-8f64);
     let theta0 = [0.5f32, -1.5, 2.0, 1e-3];
     let grads = [0.25f32, -3.0, 1e-9, 0.0];
-    let mut p = theta0;
-    let (mut m, mut v, mut x) = ([0.0f32; 4], [0.0f32; 4], [0.0f32; 4]);
-    let hp = hyper(1, 0);
-    unsafe { scalar_kernel(&hp, p.as_mut_ptr(), grads.as_ptr(), m.as_mut_ptr(), v.as_mut_ptr(), x.as_mut_ptr(), 4) };
-    for i in 0..4 {
-        let (t, g) = (theta0[i] as f64, grads[i] as f64);
-        let mhat = (1.0 - b1) * g / (1.0 - b1);
-        let vhat = (1.0 - b2) * g * g / (1.0 - b2);
-        let expected = t * (1.0 - lr * wd) - lr * mhat / (vhat.sqrt() + eps);
-        let err = (p[i] as f64 - expected).abs() / expected.abs();
-        assert!(err < 4.0 * f32::EPSILON as f64, "element {i}: {} vs {expected} (rel {err:e})", p[i]);
+    for after in [false, true] {
+        let mut p = theta0;
+        let (mut m, mut v, mut x) = ([0.0f32; 4], [0.0f32; 4], [0.0f32; 4]);
+        let mut hp = adam_hyper(1, if after { FLAG_DECAY_AFTER } else { 0 }, 1.0);
+        if after {
+            hp.decay_factor = 1.0;
+        }
+        let arrays = Arrays { params: p.as_mut_ptr(), grads: grads.as_ptr(), state_a: m.as_mut_ptr(), state_b: v.as_mut_ptr(), state_c: x.as_mut_ptr() };
+        unsafe { scalar::adam_range(&hp, &arrays, 0, 4) };
+        for i in 0..4 {
+            let (t, g) = (theta0[i] as f64, grads[i] as f64);
+            let update = lr * g / (g.abs() + eps);
+            let expected = if after { (t - update) * (1.0 - lr * wd) } else { t * (1.0 - lr * wd) - update };
+            let err = (p[i] as f64 - expected).abs() / expected.abs();
+            assert!(err < 4.0 * f32::EPSILON as f64, "after={after} element {i}: {} vs {expected} (rel {err:e})", p[i]);
+        }
+    }
+}
+
+/// Known answer: SGD with momentum, first step buf = g, second buf = μ·g₁ + (1−τ)·g₂.
+#[test]
+fn sgd_momentum_matches_hand_computation() {
+    let mut p = [1.0f32];
+    let mut buf = [0.0f32];
+    let g1 = [0.5f32];
+    let g2 = [0.25f32];
+    let hp = |first: bool| SgdHyper {
+        grad_scale: 1.0,
+        decay_factor: 1.0,
+        l2: 0.0,
+        momentum: 0.5,
+        grad_coeff: 1.0,
+        neg_lr: -0.1,
+        flags: FLAG_MOMENTUM | if first { FLAG_FIRST_STEP } else { 0 },
+    };
+    for (g, first) in [(&g1, true), (&g2, false)] {
+        let arrays = Arrays { params: p.as_mut_ptr(), grads: g.as_ptr(), state_a: buf.as_mut_ptr(), state_b: buf.as_mut_ptr(), state_c: buf.as_mut_ptr() };
+        unsafe { scalar::sgd_range(&hp(first), &arrays, 0, 1) };
+    }
+    // buf: 0.5, then 0.5·0.5 + 0.25 = 0.5; θ: 1 − 0.05 − 0.05 = 0.9 (all exact in f32 but 0.05).
+    assert_eq!(buf[0], 0.5);
+    assert!((p[0] - 0.9).abs() < 1e-7);
+}
+
+#[test]
+fn sum_squares_chunked_equals_scalar_and_f64() {
+    let mut rng = Rng(7);
+    for len in (0..=40).chain([4095, 4096, 4097, 8191, 12289, 20000]) {
+        for offset in [0usize, 1, 3] {
+            let x: Vec<f32> = (0..len + offset).map(|_| rng.value() * 1e3).collect();
+            let (a, b) = unsafe { (scalar::sum_squares(x.as_ptr().add(offset), len), chunked::sum_squares::<Portable>(x.as_ptr().add(offset), len)) };
+            assert_eq!(a.to_bits(), b.to_bits(), "len {len} offset {offset}");
+            let naive: f64 = x[offset..].iter().map(|&e| (e as f64) * (e as f64)).sum();
+            assert!((a - naive).abs() <= 1e-12 * naive.max(1e-300), "len {len}: {a} vs {naive}");
+        }
+    }
+}
+
+#[test]
+fn all_finite_detects_every_non_finite_position() {
+    for len in [1usize, 3, 4, 5, 17, 64] {
+        let clean = vec![1.5f32; len];
+        assert!(unsafe { scalar::all_finite(clean.as_ptr(), len) });
+        assert!(unsafe { chunked::all_finite::<Portable>(clean.as_ptr(), len) });
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            for pos in 0..len {
+                let mut x = clean.clone();
+                x[pos] = bad;
+                assert!(!unsafe { scalar::all_finite(x.as_ptr(), len) }, "scalar len {len} pos {pos}");
+                assert!(!unsafe { chunked::all_finite::<Portable>(x.as_ptr(), len) }, "chunked len {len} pos {pos}");
+            }
+        }
+        let big = vec![f32::MAX; len];
+        assert!(unsafe { chunked::all_finite::<Portable>(big.as_ptr(), len) }, "f32::MAX is finite");
+        assert!(unsafe { scalar::sum_squares(big.as_ptr(), len) }.is_finite(), "squares of f32 cannot overflow f64");
     }
 }
 

@@ -1,8 +1,35 @@
-export { AdamW, ADAMW_DEFAULTS } from './optimizers/adamw.js';
-export { Adam, ADAM_DEFAULTS } from './optimizers/adam.js';
-export type { AdamBase, AdamGroupSpec, AdamOptions } from './optimizers/adam-base.js';
-export type { AdamHyperparameters } from './optimizers/adam-hyper.js';
-export type { AdamParamGroup, AdamGroupState } from './optimizers/param-group.js';
+export { AdamW, type AdamWGroupSpec, type AdamWOptions, type AdamWGroup, type AdamGroupState, type GlobalOptionsInput } from './optimizers/adamw.js';
+export { Adam, type AdamGroupSpec, type AdamOptions, type AdamGroup } from './optimizers/adam.js';
+export {
+  SGD,
+  SGDW,
+  type SgdGroupSpec,
+  type SgdOptions,
+  type SgdGroup,
+  type SgdwGroupSpec,
+  type SgdwOptions,
+  type SgdwGroup,
+  type SgdGroupState,
+} from './optimizers/sgd.js';
+export {
+  ADAMW_DEFAULTS,
+  ADAM_DEFAULTS,
+  ADAMW_PRESETS,
+  ADAM_PRESETS,
+  type AdamHyperparameters,
+  type AdamWHyperparameters,
+  type AdamPreset,
+  type AdamWPreset,
+} from './optimizers/adam-family.js';
+export { SGD_DEFAULTS, SGDW_DEFAULTS, type SgdHyperparameters, type SgdwHyperparameters } from './optimizers/sgd-family.js';
+export type { Optimizer, StepResult, SaveStateOptions, RestoreOptions, GroupSpec } from './optimizers/optimizer.js';
+export type { ParamGroup, Group } from './optimizers/param-group.js';
+export type { NonFinitePolicy } from './optimizers/plan.js';
+export type { WeightDecayScale, EpsMode, DecayOrder } from './optimizers/fields.js';
+export { NonFiniteGradientError } from './optimizers/gradient-check.js';
+export { schedules, normalizedWeightDecay } from './schedules/index.js';
+export type * from './schedules/index.js';
 export type { BackendChoice, BackendName } from './kernels/kernel.js';
 export { isBackendAvailable } from './kernels/select.js';
 export { MAX_MEMORY_BYTES } from './memory/arena.js';
+export { STATE_FORMAT_VERSION } from './state/index.js';

@@ -3,7 +3,7 @@
  * instance or memory is created, and a live optimizer is left exactly as it was.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Adam, AdamW, MAX_MEMORY_BYTES } from 'adamw-wasm';
+import { Adam, AdamW, ADAMW_DEFAULTS, MAX_MEMORY_BYTES } from 'adamw-wasm';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -82,8 +82,10 @@ describe('hyperparameter setters validate and leave the group unchanged on error
     expect(() => (g.eps = NaN)).toThrow(/groups\[1\]\.eps must be a number, not NaN/);
     expect(() => (g.weightDecay = -2)).toThrow(RangeError);
     expect(() => (g.maximize = 'yes' as never)).toThrow(TypeError);
-    expect(g.hyperparameters).toEqual({ lr: 0.5, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false });
-    expect(() => ((g as { amsgrad: boolean }).amsgrad = true)).toThrow(TypeError); // no setter: fixed at creation
+    expect(() => (g.amsgrad = true)).toThrow(/groups\[1\]\.amsgrad cannot change which state arrays the group has/);
+    expect(() => g.set({ lr: 0.1, eps: -1 })).toThrow(/groups\[1\]\.eps must be >= 0/);
+    expect(() => g.set({ lr: 0.1, learningRate: 1 } as never)).toThrow(TypeError);
+    expect(g.hyperparameters).toEqual({ ...ADAMW_DEFAULTS, lr: 0.5 });
     opt.dispose();
   });
 });

@@ -1,4 +1,5 @@
-import type { AdamRegions, AdamScalars, Kernel } from './kernel.js';
+import type { AdamScalars, GroupRegions, Kernel, SgdScalars } from './kernel.js';
+import { NORM_BLOCK } from './kernel.js';
 
 const f32 = Math.fround;
 
@@ -17,22 +18,31 @@ export class JsKernel implements Kernel {
     return this.buffer;
   }
 
-  adam(r: AdamRegions, s: AdamScalars): void {
-    const buffer = this.buffer;
-    if (buffer === undefined) throw new Error('adamw-wasm: kernel used before reserve() or after dispose()');
+  private f32s(byteOffset: number, length: number): Float32Array {
+    if (this.buffer === undefined) throw new Error('adamw-wasm: kernel used before reserve() or after dispose()');
+    return new Float32Array(this.buffer, byteOffset, length);
+  }
+
+  private stateArray(r: GroupRegions, name: keyof GroupRegions['state']): Float32Array {
+    const at = r.state[name];
+    if (at === undefined) throw new Error(`adamw-wasm: group has no ${name} array`);
+    return this.f32s(at, r.length);
+  }
+
+  adam(r: GroupRegions, s: AdamScalars): void {
     const n = r.length;
-    const params = new Float32Array(buffer, r.params, n);
-    const grads = new Float32Array(buffer, r.grads, n);
-    const expAvg = new Float32Array(buffer, r.expAvg, n);
-    const expAvgSq = new Float32Array(buffer, r.expAvgSq, n);
-    const maxExpAvgSq = s.amsgrad && r.maxExpAvgSq !== undefined ? new Float32Array(buffer, r.maxExpAvgSq, n) : undefined;
-    const { decayFactor, l2, beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection2Sqrt, eps, negStepSize } = s;
-    const { maximize, coupledL2 } = s;
+    const params = this.f32s(r.params, n);
+    const grads = this.f32s(r.grads, n);
+    const expAvg = this.stateArray(r, 'expAvg');
+    const expAvgSq = this.stateArray(r, 'expAvgSq');
+    const maxExpAvgSq = s.amsgrad ? this.stateArray(r, 'maxExpAvgSq') : undefined;
+    const { gradScale, decayFactor, afterDecay, decayAfter, l2, coupledL2 } = s;
+    const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection2Sqrt, eps, negStepSize } = s;
     for (let i = 0; i < n; i++) {
-      const theta = f32(params[i]! * decayFactor);
-      let g = grads[i]!;
-      if (maximize) g = -g;
-      if (coupledL2) g = f32(g + f32(l2 * theta));
+      const theta0 = params[i]!;
+      const theta = f32(theta0 * decayFactor);
+      let g = f32(grads[i]! * gradScale);
+      if (coupledL2) g = f32(g + f32(l2 * theta0));
       const m = f32(f32(expAvg[i]! * beta1) + f32(oneMinusBeta1 * g));
       const v = f32(f32(expAvgSq[i]! * beta2) + f32(f32(oneMinusBeta2 * g) * g));
       expAvg[i] = m;
@@ -44,8 +54,57 @@ export class JsKernel implements Kernel {
         maxExpAvgSq[i] = second;
       }
       const denom = f32(f32(f32(Math.sqrt(second)) / biasCorrection2Sqrt) + eps);
-      params[i] = f32(theta + f32(f32(negStepSize * m) / denom));
+      let next = f32(theta + f32(f32(negStepSize * m) / denom));
+      if (decayAfter) next = f32(next + f32(afterDecay * next));
+      params[i] = next;
     }
+  }
+
+  sgd(r: GroupRegions, s: SgdScalars): void {
+    const n = r.length;
+    const params = this.f32s(r.params, n);
+    const grads = this.f32s(r.grads, n);
+    const buffer = s.useMomentum ? this.stateArray(r, 'momentumBuffer') : undefined;
+    const { gradScale, decayFactor, l2, coupledL2, momentum, gradCoeff, negLr, nesterov, firstStep } = s;
+    for (let i = 0; i < n; i++) {
+      const theta0 = params[i]!;
+      let g = f32(grads[i]! * gradScale);
+      if (coupledL2) g = f32(g + f32(l2 * theta0));
+      let d = g;
+      if (buffer !== undefined) {
+        const buf = firstStep ? g : f32(f32(buffer[i]! * momentum) + f32(gradCoeff * g));
+        buffer[i] = buf;
+        d = nesterov ? f32(g + f32(momentum * buf)) : buf;
+      }
+      params[i] = f32(f32(theta0 * decayFactor) + f32(negLr * d));
+    }
+  }
+
+  sumSquares(byteOffset: number, length: number): number {
+    const x = this.f32s(byteOffset, length);
+    let total = 0;
+    for (let start = 0; start < length; start += NORM_BLOCK) {
+      const end = Math.min(start + NORM_BLOCK, length);
+      const quadEnd = start + ((end - start) & ~3);
+      let l0 = 0, l1 = 0, l2 = 0, l3 = 0;
+      for (let i = start; i < quadEnd; i += 4) {
+        l0 += x[i]! * x[i]!;
+        l1 += x[i + 1]! * x[i + 1]!;
+        l2 += x[i + 2]! * x[i + 2]!;
+        l3 += x[i + 3]! * x[i + 3]!;
+      }
+      let sum = l0 + l1 + (l2 + l3);
+      for (let i = quadEnd; i < end; i++) sum += x[i]! * x[i]!;
+      total += sum;
+    }
+    return total;
+  }
+
+  allFinite(byteOffset: number, length: number): boolean {
+    const x = this.f32s(byteOffset, length);
+    let acc = 0;
+    for (let i = 0; i < length; i++) acc += x[i]! * 0;
+    return acc === 0;
   }
 
   dispose(): void {

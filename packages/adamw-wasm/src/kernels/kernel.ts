@@ -1,5 +1,5 @@
 /**
- * The seam between optimizers and the code that runs the per-element loop. Optimizers hand a
+ * The seam between optimizers and the code that runs the per-element loops. Optimizers hand a
  * kernel byte offsets into the kernel's own memory and f32-rounded scalars; only kernels know
  * whether that memory is WebAssembly linear memory or a plain ArrayBuffer.
  */
@@ -12,37 +12,55 @@ export type BackendChoice = 'auto' | BackendName;
 export const BACKEND_NAMES: readonly BackendName[] = ['wasm-simd', 'wasm', 'js'];
 
 /**
- * One Adam-family update's scalars, each already rounded to f32 (`Math.fround`), in the
- * order the reference kernel (`crates/adamw-kernels/src/scalar.rs`) uses them.
+ * One Adam-family update's scalars, each already rounded to f32 (`Math.fround`), in the order
+ * the reference kernel (`crates/adamw-kernels/src/scalar.rs`, `adam_range`) uses them.
  */
 export interface AdamScalars {
-  /** θ multiplier applied first: f32(1 − lr·wd) for AdamW, 1 for Adam. */
+  /** g ← grad·gradScale: the clip coefficient, negated for maximize. */
+  readonly gradScale: number;
+  /** θ multiplier applied before the update (1 when there is none). */
   readonly decayFactor: number;
-  /** Coupled L2 coefficient (Adam), used when `coupledL2`. */
+  /** θ ← θ + afterDecay·θ after the update, when `decayAfter`. */
+  readonly afterDecay: number;
+  readonly decayAfter: boolean;
+  /** Coupled L2 coefficient, used when `coupledL2`. */
   readonly l2: number;
+  readonly coupledL2: boolean;
   readonly beta1: number;
   readonly oneMinusBeta1: number;
   readonly beta2: number;
   readonly oneMinusBeta2: number;
-  /** f32(sqrt(1 − β2^t)). */
+  /** f32(sqrt(1 − β2^t)), or 1 for the ε̂ placement. */
   readonly biasCorrection2Sqrt: number;
   readonly eps: number;
-  /** f32(−lr / (1 − β1^t)). */
   readonly negStepSize: number;
   readonly amsgrad: boolean;
-  readonly maximize: boolean;
-  readonly coupledL2: boolean;
 }
 
+/** One SGD-family update's scalars (`sgd_range` in the reference kernel). */
+export interface SgdScalars {
+  readonly gradScale: number;
+  readonly decayFactor: number;
+  readonly l2: number;
+  readonly coupledL2: boolean;
+  readonly momentum: number;
+  readonly gradCoeff: number;
+  readonly negLr: number;
+  readonly useMomentum: boolean;
+  readonly nesterov: boolean;
+  /** The group's first step: torch initialises the buffer to g. */
+  readonly firstStep: boolean;
+}
+
+/** Optimizer state arrays a group can own. */
+export type StateName = 'expAvg' | 'expAvgSq' | 'maxExpAvgSq' | 'momentumBuffer';
+
 /** Byte offsets of one group's arrays inside kernel memory; `length` in elements. */
-export interface AdamRegions {
+export interface GroupRegions {
+  readonly length: number;
   readonly params: number;
   readonly grads: number;
-  readonly expAvg: number;
-  readonly expAvgSq: number;
-  /** Present only for amsgrad groups. */
-  readonly maxExpAvgSq?: number;
-  readonly length: number;
+  readonly state: Readonly<Partial<Record<StateName, number>>>;
 }
 
 export interface Kernel {
@@ -54,7 +72,16 @@ export interface Kernel {
    * Memory never moves afterwards, so views stay valid until `dispose`.
    */
   reserve(endByte: number): ArrayBuffer;
-  /** One fused Adam/AdamW update over a group's arrays. */
-  adam(regions: AdamRegions, scalars: AdamScalars): void;
+  /** Fused Adam/AdamW update (expAvg, expAvgSq and, with amsgrad, maxExpAvgSq). */
+  adam(regions: GroupRegions, scalars: AdamScalars): void;
+  /** Fused SGD/SGDW update (momentumBuffer when momentum is used). */
+  sgd(regions: GroupRegions, scalars: SgdScalars): void;
+  /** Σ g² in f64 in the canonical block order (see `NORM_BLOCK`). */
+  sumSquares(byteOffset: number, length: number): number;
+  /** Whether no element is NaN or ±Inf. */
+  allFinite(byteOffset: number, length: number): boolean;
   dispose(): void;
 }
+
+/** Sums of squares are formed per block of this many elements, blocks added in order. */
+export const NORM_BLOCK = 4096;

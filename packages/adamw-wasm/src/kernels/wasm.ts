@@ -1,8 +1,8 @@
-import type { AdamRegions, AdamScalars, BackendName, Kernel } from './kernel.js';
-import { HYPER_BYTES, writeAdamHyper } from './hyper.js';
+import type { AdamScalars, BackendName, GroupRegions, Kernel, SgdScalars } from './kernel.js';
+import { HYPER_BYTES, writeAdamHyper, writeSgdHyper } from './hyper.js';
 
 const PAGE_BYTES = 65536;
-const EXPECTED_ABI = 1;
+const EXPECTED_ABI = 2;
 
 interface KernelExports {
   readonly memory: WebAssembly.Memory;
@@ -10,15 +10,17 @@ interface KernelExports {
   abi_version(): number;
   simd_lanes(): number;
   adam_step(hyper: number, params: number, grads: number, m: number, v: number, vmax: number, len: number): void;
+  sgd_step(hyper: number, params: number, grads: number, buffer: number, len: number): void;
+  sum_squares(ptr: number, len: number): number;
+  all_finite(ptr: number, len: number): number;
 }
 
-/** Runs the Rust kernel in its own instance, so each optimizer owns one linear memory. */
+/** Runs the Rust kernel in its own instance, so each arena owns one linear memory. */
 export class WasmKernel implements Kernel {
   readonly firstFreeByte: number;
   private readonly exports: KernelExports;
   private hyperView: DataView | undefined;
   private hyperOffset = -1;
-  private disposed = false;
 
   static async instantiate(module: WebAssembly.Module, backend: BackendName): Promise<WasmKernel> {
     const instance = await WebAssembly.instantiate(module, {});
@@ -39,7 +41,7 @@ export class WasmKernel implements Kernel {
 
   reserve(endByte: number): ArrayBuffer {
     const memory = this.exports.memory;
-    // Reserve room for the scalar block right after the arrays, so `adam` never allocates.
+    // The scalar block sits right after the arrays, so steps never allocate.
     const hyperOffset = Math.ceil(endByte / 8) * 8;
     const needed = Math.ceil((hyperOffset + HYPER_BYTES) / PAGE_BYTES);
     const have = memory.buffer.byteLength / PAGE_BYTES;
@@ -48,8 +50,7 @@ export class WasmKernel implements Kernel {
         memory.grow(needed - have);
       } catch (cause) {
         throw new RangeError(
-          `adamw-wasm: could not grow WebAssembly memory to ${needed * PAGE_BYTES} bytes ` +
-            `(${String(cause)}); the runtime refused the allocation`,
+          `adamw-wasm: could not grow WebAssembly memory to ${needed * PAGE_BYTES} bytes (${String(cause)}); the runtime refused the allocation`,
         );
       }
     }
@@ -58,15 +59,33 @@ export class WasmKernel implements Kernel {
     return memory.buffer;
   }
 
-  adam(r: AdamRegions, s: AdamScalars): void {
-    const view = this.hyperView;
-    if (view === undefined || this.disposed) throw new Error('adamw-wasm: kernel used before reserve() or after dispose()');
-    writeAdamHyper(view, this.hyperOffset, s);
-    this.exports.adam_step(this.hyperOffset, r.params, r.grads, r.expAvg, r.expAvgSq, r.maxExpAvgSq ?? 0, r.length);
+  private view(): DataView {
+    if (this.hyperView === undefined) throw new Error('adamw-wasm: kernel used before reserve() or after dispose()');
+    return this.hyperView;
+  }
+
+  adam(r: GroupRegions, s: AdamScalars): void {
+    writeAdamHyper(this.view(), this.hyperOffset, s);
+    const { expAvg = 0, expAvgSq = 0, maxExpAvgSq = 0 } = r.state;
+    this.exports.adam_step(this.hyperOffset, r.params, r.grads, expAvg, expAvgSq, maxExpAvgSq, r.length);
+  }
+
+  sgd(r: GroupRegions, s: SgdScalars): void {
+    writeSgdHyper(this.view(), this.hyperOffset, s);
+    this.exports.sgd_step(this.hyperOffset, r.params, r.grads, r.state.momentumBuffer ?? 0, r.length);
+  }
+
+  sumSquares(byteOffset: number, length: number): number {
+    this.view();
+    return this.exports.sum_squares(byteOffset, length);
+  }
+
+  allFinite(byteOffset: number, length: number): boolean {
+    this.view();
+    return this.exports.all_finite(byteOffset, length) === 1;
   }
 
   dispose(): void {
-    this.disposed = true;
     this.hyperView = undefined;
   }
 }

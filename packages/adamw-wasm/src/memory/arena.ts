@@ -1,9 +1,8 @@
 /**
- * Lays out every group's arrays once, each 64-byte aligned (a cache line; also what a future
- * threaded kernel needs so that slices never share a line).
+ * Lays out groups' arrays once, each 64-byte aligned (a cache line; also what a threaded
+ * kernel needs so that slices never share a line).
  */
-
-import type { AdamRegions } from '../kernels/kernel.js';
+import type { GroupRegions, StateName } from '../kernels/kernel.js';
 
 export const ALIGNMENT = 64;
 /** wasm32 linear memory tops out at 65536 pages of 64 KiB. */
@@ -12,16 +11,11 @@ const F32_BYTES = 4;
 
 export interface GroupShape {
   readonly length: number;
-  readonly amsgrad: boolean;
+  readonly state: readonly StateName[];
 }
 
-/** Each group's arrays are exactly what the kernel's Adam update takes. */
-export type GroupLayout = AdamRegions;
-
 export interface ArenaLayout {
-  /** Where the kernel's 64-byte scalar block lives. */
-  readonly scratch: number;
-  readonly groups: readonly GroupLayout[];
+  readonly groups: readonly GroupRegions[];
   /** One past the last byte used. */
   readonly endByte: number;
 }
@@ -35,19 +29,13 @@ export function layoutArena(firstFreeByte: number, shapes: readonly GroupShape[]
     cursor = alignUp(cursor + bytes);
     return at;
   };
-  const scratch = take(ALIGNMENT);
-  const groups = shapes.map(({ length, amsgrad }): GroupLayout => {
+  const groups = shapes.map(({ length, state }): GroupRegions => {
     const bytes = length * F32_BYTES;
-    return {
-      params: take(bytes),
-      grads: take(bytes),
-      expAvg: take(bytes),
-      expAvgSq: take(bytes),
-      ...(amsgrad ? { maxExpAvgSq: take(bytes) } : {}),
-      length,
-    };
+    const params = take(bytes);
+    const grads = take(bytes);
+    return { length, params, grads, state: Object.fromEntries(state.map((name) => [name, take(bytes)])) };
   });
-  return { scratch, groups, endByte: cursor };
+  return { groups, endByte: cursor };
 }
 
 /** Throws before anything is allocated when the groups cannot fit in one wasm memory. */

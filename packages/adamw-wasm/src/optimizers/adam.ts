@@ -1,21 +1,22 @@
-import { AdamBase, type AdamGroupSpec, type AdamOptions, type AdamVariant } from './adam-base.js';
-import type { AdamHyperparameters } from './adam-hyper.js';
+import type { AdamScalars } from '../kernels/kernel.js';
+import { ADAM_FAMILY, type AdamHyperparameters, type AdamPreset } from './adam-family.js';
+import type { AdamGroupState, GlobalOptionsInput } from './adamw.js';
+import type { Group } from './param-group.js';
+import { Optimizer, type GroupSpec, type RestoreOptions } from './optimizer.js';
 
-/** torch.optim.Adam's defaults (weightDecay is coupled L2 and off by default). */
-export const ADAM_DEFAULTS: AdamHyperparameters = Object.freeze({
-  lr: 1e-3,
-  betas: Object.freeze([0.9, 0.999] as const),
-  eps: 1e-8,
-  weightDecay: 0,
-  amsgrad: false,
-  maximize: false,
-});
-
-const VARIANT: AdamVariant = { name: 'Adam', decay: 'coupled-l2', defaults: ADAM_DEFAULTS };
+export type AdamGroupSpec = GroupSpec<AdamHyperparameters, AdamPreset>;
+export type AdamOptions = { readonly [K in keyof AdamHyperparameters]?: AdamHyperparameters[K] } & GlobalOptionsInput & {
+  readonly preset?: AdamPreset;
+};
+export type AdamGroup = Group<AdamHyperparameters, AdamGroupState>;
 
 /** Adam as torch.optim.Adam: `weightDecay` adds wd·θ to the gradient (L2), which AdamW fixes. */
-export class Adam extends AdamBase {
+export class Adam extends Optimizer<AdamHyperparameters, AdamGroupState, AdamScalars> {
   static create(groups: readonly AdamGroupSpec[], options?: AdamOptions): Promise<Adam> {
-    return AdamBase.build(VARIANT, groups, options, (v, kernel, planned, shapes) => new Adam(v, kernel, planned, shapes));
+    return Optimizer.build(ADAM_FAMILY, groups, options, (f, o, b) => new Adam(f, o, b));
+  }
+
+  static fromState(bytes: Uint8Array, options?: RestoreOptions<AdamHyperparameters>): Promise<Adam> {
+    return Optimizer.restore(ADAM_FAMILY, bytes, options, (g, o) => Adam.create(g as AdamGroupSpec[], o));
   }
 }

@@ -1,24 +1,47 @@
-import { AdamBase, type AdamGroupSpec, type AdamOptions, type AdamVariant } from './adam-base.js';
-import type { AdamHyperparameters } from './adam-hyper.js';
+import type { AdamScalars } from '../kernels/kernel.js';
+import { ADAMW_FAMILY, type AdamWHyperparameters, type AdamWPreset } from './adam-family.js';
+import type { NonFinitePolicy } from './plan.js';
+import type { Group } from './param-group.js';
+import { Optimizer, type GroupSpec, type RestoreOptions } from './optimizer.js';
+import type { BackendChoice } from '../kernels/kernel.js';
 
-/** torch.optim.AdamW's defaults. */
-export const ADAMW_DEFAULTS: AdamHyperparameters = Object.freeze({
-  lr: 1e-3,
-  betas: Object.freeze([0.9, 0.999] as const),
-  eps: 1e-8,
-  weightDecay: 1e-2,
-  amsgrad: false,
-  maximize: false,
-});
+/** Adam family state views. */
+export interface AdamGroupState {
+  /** First moment m. */
+  readonly expAvg: Float32Array;
+  /** Second moment v. */
+  readonly expAvgSq: Float32Array;
+  /** Running max of v; only with amsgrad. */
+  readonly maxExpAvgSq?: Float32Array;
+}
 
-const VARIANT: AdamVariant = { name: 'AdamW', decay: 'decoupled', defaults: ADAMW_DEFAULTS };
+/** Options every optimizer takes besides its hyperparameters. */
+export interface GlobalOptionsInput {
+  /** 'auto' (default) picks 'wasm-simd', else 'wasm', else 'js'. */
+  readonly backend?: BackendChoice;
+  /** Clip the total gradient norm to this value, as torch.nn.utils.clip_grad_norm_. */
+  readonly clipGradNorm?: number;
+  /** On a NaN/±Inf gradient: 'throw' (default), 'skip' the step, or 'ignore' the check. */
+  readonly nonFinite?: NonFinitePolicy;
+}
+
+export type AdamWGroupSpec = GroupSpec<AdamWHyperparameters, AdamWPreset>;
+export type AdamWOptions = { readonly [K in keyof AdamWHyperparameters]?: AdamWHyperparameters[K] } & GlobalOptionsInput & {
+  readonly preset?: AdamWPreset;
+};
+export type AdamWGroup = Group<AdamWHyperparameters, AdamGroupState>;
 
 /**
- * AdamW (Loshchilov & Hutter): Adam with weight decay applied to θ directly,
- * θ ← θ·(1 − lr·wd), before the adaptive step, exactly as torch.optim.AdamW.
+ * AdamW (Loshchilov & Hutter): Adam with weight decay applied to θ directly, by default
+ * θ ← θ·(1 − lr·wd) before the adaptive step, exactly as torch.optim.AdamW.
  */
-export class AdamW extends AdamBase {
-  static create(groups: readonly AdamGroupSpec[], options?: AdamOptions): Promise<AdamW> {
-    return AdamBase.build(VARIANT, groups, options, (v, kernel, planned, shapes) => new AdamW(v, kernel, planned, shapes));
+export class AdamW extends Optimizer<AdamWHyperparameters, AdamGroupState, AdamScalars> {
+  static create(groups: readonly AdamWGroupSpec[], options?: AdamWOptions): Promise<AdamW> {
+    return Optimizer.build(ADAMW_FAMILY, groups, options, (f, o, b) => new AdamW(f, o, b));
+  }
+
+  /** Recreates an optimizer from `saveState()` bytes (groups, hyperparameters, state). */
+  static fromState(bytes: Uint8Array, options?: RestoreOptions<AdamWHyperparameters>): Promise<AdamW> {
+    return Optimizer.restore(ADAMW_FAMILY, bytes, options, (g, o) => AdamW.create(g as AdamWGroupSpec[], o));
   }
 }

@@ -88,3 +88,23 @@ export function checkInit(who: string, path: string, value: unknown): Float32Arr
   }
   return value;
 }
+
+/** clipGradNorm: finite and > 0. */
+export function checkPositive(who: string, path: string, value: unknown): number {
+  const x = checkNumber(who, path, value);
+  if (!(x > 0)) rangeError(who, path, '> 0', x);
+  return x;
+}
+
+/** dampening: in [0, 1]. */
+export function checkUnitInterval(who: string, path: string, value: unknown): number {
+  const x = checkNumber(who, path, value);
+  if (!(x >= 0 && x <= 1)) rangeError(who, path, 'in [0, 1]', x);
+  return x;
+}
+
+/** A schedule: a function of the number of completed steps (see `schedules`). */
+export function checkSchedule<F extends (t: number) => number>(who: string, path: string, value: unknown): F {
+  if (typeof value !== 'function') typeError(who, path, 'a function (completedSteps) => multiplier, e.g. from schedules', value);
+  return value as F;
+}

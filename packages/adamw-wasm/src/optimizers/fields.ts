@@ -1,0 +1,63 @@
+/**
+ * Hyperparameter fields shared by the optimizer families: each key's validator, and the merge
+ * that lays validated values over defaults. One table per family keeps validation, defaults
+ * and per-group overrides in one place.
+ */
+import type { Schedule } from '../schedules/index.js';
+import {
+  checkBeta,
+  checkBetas,
+  checkBoolean,
+  checkNonNegative,
+  checkOneOf,
+  checkSchedule,
+  checkUnitInterval,
+} from './validate.js';
+
+export type Field<T> = (who: string, path: string, value: unknown) => T;
+export type Schema<H> = { readonly [K in keyof H]-?: Field<H[K]> };
+
+export type WeightDecayScale = 'lr' | 'schedule';
+export type EpsMode = 'torch' | 'hat';
+export type DecayOrder = 'before' | 'after';
+
+const oneOf =
+  <T extends string>(allowed: readonly T[]): Field<T> =>
+  (who, path, value) =>
+    checkOneOf(who, path, value, allowed);
+
+export const FIELDS = {
+  lr: checkNonNegative,
+  eps: checkNonNegative,
+  weightDecay: checkNonNegative,
+  betas: checkBetas,
+  amsgrad: checkBoolean,
+  maximize: checkBoolean,
+  nesterov: checkBoolean,
+  /** torch.optim.SGD only requires momentum ≥ 0. */
+  momentum: checkNonNegative,
+  /** The paper's β1 for SGDW. */
+  beta: checkBeta,
+  dampening: checkUnitInterval,
+  weightDecayScale: oneOf<WeightDecayScale>(['lr', 'schedule']),
+  epsMode: oneOf<EpsMode>(['torch', 'hat']),
+  decayOrder: oneOf<DecayOrder>(['before', 'after']),
+  schedule: ((who, path, value) => (value === undefined ? undefined : checkSchedule<Schedule>(who, path, value))) as Field<
+    Schedule | undefined
+  >,
+} as const;
+
+/** Validates the keys of `schema` present in `spec` and lays them over `base`. */
+export function mergeFields<H extends object>(
+  who: string,
+  path: string,
+  spec: Readonly<Record<string, unknown>>,
+  base: H,
+  schema: Schema<H>,
+): H {
+  const out = { ...base } as Record<string, unknown>;
+  for (const key of Object.keys(schema)) {
+    if (spec[key] !== undefined) out[key] = (schema as Record<string, Field<unknown>>)[key]!(who, path ? `${path}.${key}` : key, spec[key]);
+  }
+  return out as H;
+}

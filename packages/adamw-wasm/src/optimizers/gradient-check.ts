@@ -1,0 +1,60 @@
+/**
+ * Gradient clipping and the non-finite guard, both decided before any parameter or state is
+ * written, so a refused or skipped step leaves the optimizer bitwise as it was.
+ */
+import type { Kernel, GroupRegions } from '../kernels/kernel.js';
+
+const f32 = Math.fround;
+
+/** Thrown by `step()` under `nonFinite: 'throw'`; nothing was modified. */
+export class NonFiniteGradientError extends Error {
+  constructor(
+    who: string,
+    readonly group: number,
+    readonly index: number,
+    readonly value: number,
+  ) {
+    super(
+      `${who}: non-finite gradient groups[${group}].grads[${index}] = ${value}; the step was not taken ` +
+        `(parameters and state unchanged). Use options.nonFinite 'skip' to skip such steps or 'ignore' to apply them`,
+    );
+    this.name = 'NonFiniteGradientError';
+  }
+}
+
+interface CheckedGroup {
+  readonly kernel: Kernel;
+  readonly regions: GroupRegions;
+  readonly grads: Float32Array;
+}
+
+/** ‖g‖₂ over all groups: canonical per-group sums of squares in f64, added in group order. */
+export function gradientNorm(groups: readonly CheckedGroup[]): number {
+  let total = 0;
+  for (const g of groups) total += g.kernel.sumSquares(g.regions.grads, g.regions.length);
+  return Math.sqrt(total);
+}
+
+export const allGradientsFinite = (groups: readonly CheckedGroup[]): boolean =>
+  groups.every((g) => g.kernel.allFinite(g.regions.grads, g.regions.length));
+
+/**
+ * torch.nn.utils.clip_grad_norm_'s coefficient in its f32 arithmetic:
+ * clamp(max_norm · reciprocal(total + 1e-6), max = 1) (Python's `max_norm / t` is
+ * `t.reciprocal() * max_norm`). NaN stays NaN, as in torch.
+ */
+export function clipCoefficient(norm: number, maxNorm: number): number {
+  const coef = f32(f32(1 / f32(f32(norm) + f32(1e-6))) * f32(maxNorm));
+  return Number.isNaN(coef) ? coef : Math.min(coef, 1);
+}
+
+/** The first non-finite gradient, for the error message (only run when there is one). */
+export function firstNonFinite(groups: readonly CheckedGroup[]): { group: number; index: number; value: number } {
+  for (let k = 0; k < groups.length; k++) {
+    const grads = groups[k]!.grads;
+    for (let i = 0; i < grads.length; i++) {
+      if (!Number.isFinite(grads[i]!)) return { group: k, index: i, value: grads[i]! };
+    }
+  }
+  throw new Error('adamw-wasm: a kernel reported a non-finite gradient that a scan did not find');
+}

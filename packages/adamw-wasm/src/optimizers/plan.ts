@@ -1,0 +1,109 @@
+/**
+ * Turns the arguments of `create` / `addParamGroup` into validated, resolved groups, with no
+ * side effects: everything is checked before any memory is allocated.
+ */
+import type { BackendChoice } from '../kernels/kernel.js';
+import { BACKEND_NAMES } from '../kernels/kernel.js';
+import type { CommonHyper, Family } from './family.js';
+import { mergeFields } from './fields.js';
+import {
+  checkInit,
+  checkKnownKeys,
+  checkOneOf,
+  checkPlainObject,
+  checkPositive,
+  checkSize,
+  rangeError,
+  typeError,
+} from './validate.js';
+
+export type NonFinitePolicy = 'throw' | 'skip' | 'ignore';
+
+/** Options that apply to the optimizer as a whole. */
+export interface GlobalOptions {
+  readonly backend: BackendChoice;
+  readonly clipGradNorm: number | undefined;
+  readonly nonFinite: NonFinitePolicy;
+}
+
+/** Validated options: the global ones, and the hyperparameter defaults groups inherit. */
+export interface PlannedOptions<H> {
+  readonly global: GlobalOptions;
+  readonly preset: string | undefined;
+  /** Only the hyperparameters the user gave. */
+  readonly explicit: Partial<H>;
+}
+
+export interface PlannedGroup<H> {
+  readonly length: number;
+  readonly init: Float32Array | undefined;
+  readonly hyper: H;
+}
+
+const GLOBAL_KEYS = ['backend', 'clipGradNorm', 'nonFinite'] as const;
+
+const presetKeys = <H extends CommonHyper>(family: Family<H, unknown>): string[] =>
+  Object.keys(family.presets).length > 0 ? ['preset'] : [];
+
+function checkPreset<H extends CommonHyper>(family: Family<H, unknown>, path: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  return checkOneOf(family.name, path, value, Object.keys(family.presets));
+}
+
+export function planOptions<H extends CommonHyper>(family: Family<H, unknown>, options: unknown): PlannedOptions<H> {
+  const who = family.name;
+  const opts = checkPlainObject(who, 'options', options ?? {});
+  checkKnownKeys(who, 'options', opts, [...Object.keys(family.schema), ...presetKeys(family), ...GLOBAL_KEYS]);
+  const explicit = mergeFields(who, 'options', opts, {} as H, family.schema) as Partial<H>;
+  return {
+    global: {
+      backend: opts.backend === undefined ? 'auto' : checkOneOf(who, 'options.backend', opts.backend, ['auto', ...BACKEND_NAMES]),
+      clipGradNorm: opts.clipGradNorm === undefined ? undefined : checkPositive(who, 'options.clipGradNorm', opts.clipGradNorm),
+      nonFinite: opts.nonFinite === undefined ? 'throw' : checkOneOf(who, 'options.nonFinite', opts.nonFinite, ['throw', 'skip', 'ignore'] as const),
+    },
+    preset: checkPreset(family, 'options.preset', opts.preset),
+    explicit,
+  };
+}
+
+/**
+ * Resolves one group: group keys > options > the preset (the group's, else the options') >
+ * the family's defaults.
+ */
+export function planGroup<H extends CommonHyper>(
+  family: Family<H, unknown>,
+  options: PlannedOptions<H>,
+  raw: unknown,
+  index: number,
+): PlannedGroup<H> {
+  const who = family.name;
+  const path = `groups[${index}]`;
+  const spec = checkPlainObject(who, path, raw);
+  checkKnownKeys(who, path, spec, ['size', 'init', ...Object.keys(family.schema), ...presetKeys(family)]);
+  const init = spec.init === undefined ? undefined : checkInit(who, `${path}.init`, spec.init);
+  const size = spec.size === undefined ? undefined : checkSize(who, `${path}.size`, spec.size);
+  if (init === undefined && size === undefined) typeError(who, path, 'given a size or an init array', raw);
+  if (init !== undefined && size !== undefined && init.length !== size) {
+    rangeError(who, `${path}.size`, `equal to ${path}.init.length (${init.length}) when both are given`, size);
+  }
+  const presetName = checkPreset(family, `${path}.preset`, spec.preset) ?? options.preset;
+  const preset = presetName === undefined ? undefined : family.presets[presetName];
+  const groupExplicit = mergeFields(who, path, spec, {} as H, family.schema) as Partial<H>;
+  for (const key of preset?.requires ?? []) {
+    if (options.explicit[key] === undefined && groupExplicit[key] === undefined) {
+      throw new TypeError(
+        `${who}: preset '${presetName}' needs ${key} to be given (options.${key} or ${path}.${key}): ${preset?.source} has no default for it`,
+      );
+    }
+  }
+  const hyper = { ...family.defaults, ...preset?.values, ...options.explicit, ...groupExplicit } as H;
+  family.check(who, path, hyper);
+  return { length: init?.length ?? (size as number), init, hyper };
+}
+
+export function planGroups<H extends CommonHyper>(family: Family<H, unknown>, options: PlannedOptions<H>, groups: unknown): PlannedGroup<H>[] {
+  const who = family.name;
+  if (!Array.isArray(groups)) typeError(who, 'groups', 'an array of parameter groups', groups);
+  if (groups.length === 0) rangeError(who, 'groups', 'a non-empty array', groups);
+  return groups.map((raw: unknown, i) => planGroup(family, options, raw, i));
+}

@@ -1,0 +1,42 @@
+import type { SgdScalars } from '../kernels/kernel.js';
+import { SGD_FAMILY, SGDW_FAMILY, type SgdHyperparameters, type SgdwHyperparameters } from './sgd-family.js';
+import type { GlobalOptionsInput } from './adamw.js';
+import type { Group } from './param-group.js';
+import { Optimizer, type GroupSpec, type RestoreOptions } from './optimizer.js';
+
+/** SGD family state views: the momentum buffer (SGD only with momentum ≠ 0). */
+export interface SgdGroupState {
+  readonly momentumBuffer?: Float32Array;
+}
+
+export type SgdGroupSpec = GroupSpec<SgdHyperparameters>;
+export type SgdOptions = { readonly [K in keyof SgdHyperparameters]?: SgdHyperparameters[K] } & GlobalOptionsInput;
+export type SgdGroup = Group<SgdHyperparameters, SgdGroupState>;
+export type SgdwGroupSpec = GroupSpec<SgdwHyperparameters>;
+export type SgdwOptions = { readonly [K in keyof SgdwHyperparameters]?: SgdwHyperparameters[K] } & GlobalOptionsInput;
+export type SgdwGroup = Group<SgdwHyperparameters, SgdGroupState>;
+
+/** SGD as torch.optim.SGD: momentum, dampening, Nesterov, coupled weight decay, maximize. */
+export class SGD extends Optimizer<SgdHyperparameters, SgdGroupState, SgdScalars> {
+  static create(groups: readonly SgdGroupSpec[], options?: SgdOptions): Promise<SGD> {
+    return Optimizer.build(SGD_FAMILY, groups, options, (f, o, b) => new SGD(f, o, b));
+  }
+
+  static fromState(bytes: Uint8Array, options?: RestoreOptions<SgdHyperparameters>): Promise<SGD> {
+    return Optimizer.restore(SGD_FAMILY, bytes, options, (g, o) => SGD.create(g as SgdGroupSpec[], o));
+  }
+}
+
+/**
+ * SGDW, the paper's Algorithm 1: m_t = β1·m_{t−1} + η_t·α·g_t, θ_t = θ_{t−1} − m_t − η_t·λ·θ_{t−1}
+ * (`lr` = α, `momentum` = β1, `weightDecay` = λ, η_t from `schedule`).
+ */
+export class SGDW extends Optimizer<SgdwHyperparameters, SgdGroupState, SgdScalars> {
+  static create(groups: readonly SgdwGroupSpec[], options?: SgdwOptions): Promise<SGDW> {
+    return Optimizer.build(SGDW_FAMILY, groups, options, (f, o, b) => new SGDW(f, o, b));
+  }
+
+  static fromState(bytes: Uint8Array, options?: RestoreOptions<SgdwHyperparameters>): Promise<SGDW> {
+    return Optimizer.restore(SGDW_FAMILY, bytes, options, (g, o) => SGDW.create(g as SgdwGroupSpec[], o));
+  }
+}

@@ -1,0 +1,27 @@
+/** The paper's normalized weight decay (Loshchilov & Hutter 2019, Appendix B.1). */
+import { checkInteger, checkNonNegative, checkOptions, checkPositive } from './validate.js';
+
+export interface NormalizedWeightDecayOptions {
+  /** λ_norm: the decay expressed per unit of "total batch passes"; the paper's tuned values are ~0.025–0.05. */
+  readonly lambdaNorm: number;
+  /** b: batch size. */
+  readonly batchSize: number;
+  /** B: number of training points. */
+  readonly trainingSize: number;
+  /** T: number of epochs (fractional allowed). */
+  readonly epochs: number;
+}
+
+/**
+ * λ = λ_norm · sqrt(b / (B·T)). The best raw λ shrinks as a run has more weight updates
+ * (B·T/b of them); normalizing makes one λ_norm transfer across budgets and batch sizes.
+ */
+export function normalizedWeightDecay(o: NormalizedWeightDecayOptions): number {
+  const who = 'normalizedWeightDecay';
+  const opts = checkOptions(who, o, ['lambdaNorm', 'batchSize', 'trainingSize', 'epochs']);
+  const lambdaNorm = checkNonNegative(who, 'lambdaNorm', opts['lambdaNorm']);
+  const b = checkInteger(who, 'batchSize', opts['batchSize'], 1);
+  const n = checkInteger(who, 'trainingSize', opts['trainingSize'], 1);
+  const epochs = checkPositive(who, 'epochs', opts['epochs']);
+  return lambdaNorm * Math.sqrt(b / (n * epochs));
+}
