@@ -4,18 +4,19 @@
  * per-group overrides, hyperparameter changes between steps, and non-finite inputs.
  */
 import { describe, expect, it } from 'vitest';
-import { Adam, AdamW, type AdamGroupSpec, type AdamOptions, type BackendName } from 'adamw-wasm';
+import { Adam, AdamW, schedules, SGD, SGDW, type BackendName } from 'adamw-wasm';
 import { fillVaried, firstBitDifference, varied } from './helpers.js';
 
 const BACKENDS: readonly BackendName[] = ['wasm-simd', 'wasm', 'js'];
 const LENGTHS = [...Array.from({ length: 40 }, (_, i) => i + 1), 63, 64, 65, 127, 1000, 1023, 4099, 65_537];
 
-type Optimizer = AdamW | Adam;
+type Optimizer = AdamW | Adam | SGD | SGDW;
+const CREATE = { AdamW: AdamW.create, Adam: Adam.create, SGD: SGD.create, SGDW: SGDW.create } as const;
 
 interface Run {
-  readonly optimizer: 'AdamW' | 'Adam';
-  readonly groups: (n: number) => AdamGroupSpec[];
-  readonly options: AdamOptions;
+  readonly optimizer: keyof typeof CREATE;
+  readonly groups: (n: number) => Record<string, unknown>[];
+  readonly options: Record<string, unknown>;
   readonly steps: number;
   /** Called before each step, e.g. to change hyperparameters mid-run. */
   readonly between?: (opt: Optimizer, step: number) => void;
@@ -26,19 +27,21 @@ interface Run {
 }
 
 async function runOn(backend: BackendName, run: Run, n: number): Promise<Float32Array[]> {
-  const create = run.optimizer === 'AdamW' ? AdamW.create : Adam.create;
+  const create = CREATE[run.optimizer] as (g: unknown, o: unknown) => Promise<Optimizer>;
   const opt = await create(run.groups(n), { ...run.options, backend });
   expect(opt.backend).toBe(backend);
   for (let t = 1; t <= run.steps; t++) {
     run.between?.(opt, t);
-    (opt.groups as readonly (AdamW | Adam)['groups'][number][]).forEach((g, k) => {
+    (opt.groups as readonly { grads: Float32Array }[]).forEach((g, k) => {
       const seed = 1000 * t + k + n;
       if (run.fillGrads) run.fillGrads(g.grads, seed);
       else fillVaried(g.grads, seed, run.gradScale ?? 1);
     });
     opt.step();
   }
-  const out = opt.groups.flatMap((g) => [g.params, g.state.expAvg, g.state.expAvgSq, ...(g.state.maxExpAvgSq ? [g.state.maxExpAvgSq] : [])].map((a) => a.slice()));
+  const out = (opt.groups as readonly { params: Float32Array; state: object }[]).flatMap((g) =>
+    [g.params, ...Object.values(g.state as Record<string, Float32Array>)].map((a) => a.slice()),
+  );
   opt.dispose();
   return out;
 }
@@ -53,7 +56,7 @@ async function expectAllBackendsEqual(run: Run, n: number): Promise<void> {
   });
 }
 
-const single = (init: (n: number) => Float32Array) => (n: number): AdamGroupSpec[] => [{ init: init(n) }];
+const single = (init: (n: number) => Float32Array) => (n: number): Record<string, unknown>[] => [{ init: init(n) }];
 
 const RUNS: Record<string, Run> = {
   'AdamW defaults': { optimizer: 'AdamW', groups: single((n) => varied(n, 1)), options: {}, steps: 5 },
@@ -86,9 +89,36 @@ const RUNS: Record<string, Run> = {
     options: { weightDecay: 0.05 },
     steps: 5,
     between: (opt, t) => {
-      opt.groups[0]!.lr = 1e-3 * t;
-      opt.groups[2]!.betas = [0.1 * t, 0.5];
+      const groups = (opt as AdamW).groups;
+      groups[0]!.lr = 1e-3 * t;
+      groups[2]!.betas = [0.1 * t, 0.5];
     },
+  },
+  'AdamW presets (ε̂, decay after, decay by schedule), SGDR, clipping': {
+    optimizer: 'AdamW',
+    groups: (n) => [
+      { init: varied(n, 7), preset: 'transformers', weightDecay: 0.1 },
+      { init: varied(n, 8), preset: 'tfa', weightDecay: 1e-3, amsgrad: true },
+      { init: varied(n, 9), preset: 'keras', maximize: true },
+    ],
+    options: { schedule: schedules.cosineWarmRestarts({ t0: 2, tMult: 2, etaMin: 0.1 }), clipGradNorm: 0.05 },
+    steps: 6,
+  },
+  'SGD: plain, momentum + dampening + L2, Nesterov, maximize, clipping': {
+    optimizer: 'SGD',
+    groups: (n) => [
+      { init: varied(n, 10) },
+      { init: varied(n, 11), momentum: 0.9, dampening: 0.2, weightDecay: 0.01 },
+      { init: varied(n, 12), momentum: 0.8, nesterov: true, maximize: true },
+    ],
+    options: { lr: 0.05, clipGradNorm: 3 },
+    steps: 5,
+  },
+  'SGDW with SGDR, both weight-decay scales': {
+    optimizer: 'SGDW',
+    groups: (n) => [{ init: varied(n, 13), weightDecay: 1e-2 }, { init: varied(n, 14), weightDecay: 0.5, weightDecayScale: 'lr' }],
+    options: { lr: 0.1, schedule: schedules.cosineWarmRestarts({ t0: 3 }) },
+    steps: 5,
   },
 };
 
@@ -106,15 +136,19 @@ describe('wasm-simd, wasm and js are bit-identical', () => {
       for (let i = 0; i < n; i += 3) a[i] = specials[i % specials.length]!;
       return a;
     };
-    for (const optimizer of ['AdamW', 'Adam'] as const) {
+    for (const optimizer of ['AdamW', 'Adam', 'SGD', 'SGDW'] as const) {
       const run: Run = {
         optimizer,
-        groups: (n) => [{ size: n, amsgrad: true }, { size: n, weightDecay: 0.1 }],
+        groups: (n) =>
+          optimizer.startsWith('Adam')
+            ? [{ size: n, amsgrad: true }, { size: n, weightDecay: 0.1 }]
+            : [{ size: n, momentum: 0.9 }, { size: n, weightDecay: 0.1 }],
         // The guard would refuse these steps; here the kernels' own propagation is under test.
         options: { nonFinite: 'ignore' },
         steps: 3,
         // Poison gradients and parameters; every backend must produce the same NaN/Inf pattern.
-        between: (opt, t) => opt.groups.forEach((g, k) => g.params.set(withSpecials(g.size, 77 + k + t))),
+        between: (opt, t) =>
+          (opt.groups as readonly { params: Float32Array; size: number }[]).forEach((g, k) => g.params.set(withSpecials(g.size, 77 + k + t))),
         fillGrads: (grads, seed) => grads.set(withSpecials(grads.length, seed)),
       };
       for (const n of [1, 5, 17, 64, 67]) await expectAllBackendsEqual(run, n);
