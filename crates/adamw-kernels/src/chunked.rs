@@ -152,7 +152,8 @@ unsafe fn sgd_variant<V: F32x4, const L2: bool, const NESTEROV: bool, const FIRS
     scalar::sgd_range(hp, a, vector_end, len);
 }
 
-/// Σ x² in the canonical block order of [`scalar::sum_squares`].
+/// Σ x² in the canonical block order of [`scalar::sum_squares`]: two 4-lane accumulators
+/// hold lanes 0–3 and 4–7 of each group of 8.
 ///
 /// # Safety
 /// `x` must be valid for `len` elements.
@@ -162,13 +163,15 @@ pub unsafe fn sum_squares<V: F32x4>(x: *const f32, len: usize) -> f64 {
     while start < len {
         let n = core::cmp::min(NORM_BLOCK, len - start);
         let block = x.add(start);
-        let quads = n / 4;
-        let mut acc = V::squares_zero();
-        for q in 0..quads {
-            acc = V::squares_add(acc, V::load(block.add(4 * q)));
+        let groups = n / 8;
+        let (mut low, mut high) = (V::squares_zero(), V::squares_zero());
+        for q in 0..groups {
+            low = V::squares_add(low, V::load(block.add(8 * q)));
+            high = V::squares_add(high, V::load(block.add(8 * q + 4)));
         }
-        let mut sum = V::squares_total(acc);
-        for i in 4 * quads..n {
+        let (l, h) = (V::squares_lanes(low), V::squares_lanes(high));
+        let mut sum = scalar::combine_lanes(&[l[0], l[1], l[2], l[3], h[0], h[1], h[2], h[3]]);
+        for i in 8 * groups..n {
             let e = *block.add(i) as f64;
             sum += e * e;
         }
@@ -178,18 +181,22 @@ pub unsafe fn sum_squares<V: F32x4>(x: *const f32, len: usize) -> f64 {
     total
 }
 
-/// Whether every element is finite: x·0 is 0 for finite x and NaN for NaN/±Inf.
+/// Whether every element is finite: x·0 is 0 for finite x and NaN for NaN/±Inf. Four
+/// accumulators so the adds do not wait on each other (the answer does not depend on order).
 ///
 /// # Safety
 /// `x` must be valid for `len` elements.
 pub unsafe fn all_finite<V: F32x4>(x: *const f32, len: usize) -> bool {
     let zero = V::splat(0.0);
-    let mut acc = zero;
-    let vector_end = len & !3;
+    let mut acc = [zero; 4];
+    let unrolled_end = len & !15;
     let mut i = 0;
-    while i < vector_end {
-        acc = acc.add(V::load(x.add(i)).mul(zero));
-        i += 4;
+    while i < unrolled_end {
+        for (k, a) in acc.iter_mut().enumerate() {
+            *a = a.add(V::load(x.add(i + 4 * k)).mul(zero));
+        }
+        i += 16;
     }
-    acc.to_array().iter().all(|&l| l == 0.0) && scalar::all_finite(x.add(vector_end), len - vector_end)
+    let sum = acc[0].add(acc[1]).add(acc[2].add(acc[3]));
+    sum.to_array().iter().all(|&l| l == 0.0) && scalar::all_finite(x.add(unrolled_end), len - unrolled_end)
 }

@@ -7,6 +7,8 @@ use crate::scalar;
 pub trait F32x4: Copy {
     /// Four f64 accumulators for sums of squares.
     type Squares: Copy;
+    /// The four accumulators as plain lanes (0..4).
+    fn squares_lanes(acc: Self::Squares) -> [f64; 4];
 
     /// # Safety
     /// `p` must be valid for reading 4 f32s; no alignment is required.
@@ -26,8 +28,7 @@ pub trait F32x4: Copy {
     fn squares_zero() -> Self::Squares;
     /// acc[l] += (x[l] as f64)², exactly as the scalar reference's lane sums.
     fn squares_add(acc: Self::Squares, x: Self) -> Self::Squares;
-    /// (l0 + l1) + (l2 + l3).
-    fn squares_total(acc: Self::Squares) -> f64;
+
 }
 
 /// Plain-array lanes with exactly the scalar reference's per-lane semantics.
@@ -94,7 +95,7 @@ impl F32x4 for Portable {
         acc
     }
     #[inline(always)]
-    fn squares_total(acc: [f64; 4]) -> f64 {
-        (acc[0] + acc[1]) + (acc[2] + acc[3])
+    fn squares_lanes(acc: [f64; 4]) -> [f64; 4] {
+        acc
     }
 }

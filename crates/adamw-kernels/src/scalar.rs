@@ -107,27 +107,35 @@ pub unsafe fn sgd_range(hp: &SgdHyper, a: &Arrays, start: usize, end: usize) {
     }
 }
 
-/// Σ x² over one block (≤ `NORM_BLOCK` elements) in f64: four lane sums over whole quads,
-/// combined as (l0 + l1) + (l2 + l3), then the 0–3 trailing elements in order. Squares of f32
-/// are exact in f64 and cannot overflow, so the sum is finite iff every element is.
+/// Σ x² over one block (≤ `NORM_BLOCK` elements) in f64: eight lane sums over whole groups
+/// of 8 (element i to lane i mod 8; eight independent chains keep a SIMD loop busy), combined
+/// as ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)), then the 0–7 trailing elements in
+/// order. Squares of f32 are exact in f64 and cannot overflow, so the sum is finite iff every
+/// element is.
 ///
 /// # Safety
 /// `x` must be valid for `n` elements.
 pub unsafe fn block_sum_squares(x: *const f32, n: usize) -> f64 {
-    let mut lanes = [0f64; 4];
-    let quads = n / 4;
-    for q in 0..quads {
+    let mut lanes = [0f64; 8];
+    let groups = n / 8;
+    for q in 0..groups {
         for (l, acc) in lanes.iter_mut().enumerate() {
-            let e = *x.add(4 * q + l) as f64;
+            let e = *x.add(8 * q + l) as f64;
             *acc += e * e;
         }
     }
-    let mut sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-    for i in 4 * quads..n {
+    let mut sum = combine_lanes(&lanes);
+    for i in 8 * groups..n {
         let e = *x.add(i) as f64;
         sum += e * e;
     }
     sum
+}
+
+/// ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)).
+#[inline(always)]
+pub fn combine_lanes(l: &[f64; 8]) -> f64 {
+    ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
 }
 
 /// Σ x² over `len` elements: block sums added in order from 0.
@@ -150,7 +158,13 @@ pub unsafe fn sum_squares(x: *const f32, len: usize) -> f64 {
 /// # Safety
 /// `x` must be valid for `len` elements.
 pub unsafe fn all_finite(x: *const f32, len: usize) -> bool {
-    (0..len).all(|i| (*x.add(i)).is_finite())
+    // Branch-free: the largest magnitude bit pattern reaches the exponent-all-ones range
+    // exactly when some element is NaN or ±Inf.
+    let mut largest = 0u32;
+    for i in 0..len {
+        largest = largest.max((*x.add(i)).to_bits() & 0x7fff_ffff);
+    }
+    largest < 0x7f80_0000
 }
 
 /// Correctly rounded f32 square root without std (wasm has `f32.sqrt`; native uses the

@@ -64,8 +64,8 @@ impl F32x4 for Wasm {
         (f64x2_add(acc.0, f64x2_mul(low, low)), f64x2_add(acc.1, f64x2_mul(high, high)))
     }
     #[inline(always)]
-    fn squares_total(acc: (v128, v128)) -> f64 {
+    fn squares_lanes(acc: (v128, v128)) -> [f64; 4] {
         let (a, b) = acc;
-        (f64x2_extract_lane::<0>(a) + f64x2_extract_lane::<1>(a)) + (f64x2_extract_lane::<0>(b) + f64x2_extract_lane::<1>(b))
+        [f64x2_extract_lane::<0>(a), f64x2_extract_lane::<1>(a), f64x2_extract_lane::<0>(b), f64x2_extract_lane::<1>(b)]
     }
 }

@@ -10,6 +10,8 @@ const HELP = `adamw-bench — time one AdamW step per backend, side by side in o
   --backends A,B  any of wasm-simd,wasm,js (default: all available)
   --reps N        timed repetitions per backend, interleaved (default 15)
   --amsgrad       use amsgrad (32 bytes/param instead of 28)
+  --checks        also time each backend without the non-finite guard (nonFinite 'ignore')
+                  and with gradient clipping (clipGradNorm), to show what they cost
   --json FILE     write results as JSON
   --help`;
 
@@ -17,8 +19,17 @@ const ALL: readonly BackendName[] = ['wasm-simd', 'wasm', 'js'];
 /** Each timed repetition runs at least this long, so timer resolution does not matter. */
 const MIN_REP_MS = 25;
 
+/** Optimizer-wide options a row is measured with (the default is the guard on, no clipping). */
+const CHECKS = {
+  default: {},
+  'no guard': { nonFinite: 'ignore' },
+  'clip': { clipGradNorm: 1 },
+} as const;
+type CheckName = keyof typeof CHECKS;
+
 interface Result {
   backend: BackendName;
+  checks: CheckName;
   size: number;
   stepsPerRep: number;
   nsPerParam: number;
@@ -50,6 +61,7 @@ async function main(): Promise<void> {
       backends: { type: 'string' },
       reps: { type: 'string', default: '15' },
       amsgrad: { type: 'boolean', default: false },
+      checks: { type: 'boolean', default: false },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -67,9 +79,11 @@ async function main(): Promise<void> {
 
   const init = new Float32Array(size);
   randomFill(init, 1);
+  const checkNames: CheckName[] = values.checks ? ['default', 'no guard', 'clip'] : ['default'];
+  const rowsToRun = backends.flatMap((backend) => checkNames.map((checks) => ({ backend, checks })));
   const optimizers = await Promise.all(
-    backends.map(async (backend) => {
-      const opt = await AdamW.create([{ init }], { backend, amsgrad: values.amsgrad });
+    rowsToRun.map(async ({ backend, checks }) => {
+      const opt = await AdamW.create([{ init }], { backend, amsgrad: values.amsgrad, ...CHECKS[checks] });
       randomFill(opt.groups[0]!.grads, 2);
       return opt;
     }),
@@ -107,11 +121,12 @@ async function main(): Promise<void> {
   }
   optimizers.forEach((opt) => opt.dispose());
 
-  const results: Result[] = backends.map((backend, i) => {
+  const results: Result[] = rowsToRun.map(({ backend, checks }, i) => {
     const ms = samples[i]!;
     const medianMs = median(ms);
     return {
       backend,
+      checks,
       size,
       stepsPerRep: stepsPerRep[i]!,
       nsPerParam: (medianMs * 1e6) / size,
@@ -122,18 +137,20 @@ async function main(): Promise<void> {
       runs: ms.length,
     };
   });
-  const reference = results.find((r) => r.backend === 'wasm-simd') ?? results[0]!;
+  const reference = results.find((r) => r.backend === 'wasm-simd' && r.checks === 'default') ?? results[0]!;
   console.log(`machine: ${machineLine(machine)}`);
-  console.log(`AdamW step, ${size} params${values.amsgrad ? ', amsgrad' : ''}, median of ${reps} interleaved reps\n`);
+  console.log(`AdamW step, ${size} params${values.amsgrad ? ', amsgrad' : ''}, median of ${reps} interleaved reps`);
+  console.log(`checks: default = non-finite guard on (one read pass over the gradients); no guard = nonFinite 'ignore'; clip = clipGradNorm (norm pass)\n`);
   const rows = results.map((r) => [
     r.backend,
+    r.checks,
     r.nsPerParam.toFixed(3),
     r.minNsPerParam.toFixed(3),
     r.medianMs.toFixed(3),
     r.gbPerSecond.toFixed(2),
     `${(r.nsPerParam / reference.nsPerParam).toFixed(2)}×`,
   ]);
-  const header = ['backend', 'ns/param', 'min ns/param', 'median ms', 'GB/s', `vs ${reference.backend}`];
+  const header = ['backend', 'checks', 'ns/param', 'min ns/param', 'median ms', 'GB/s', `vs ${reference.backend}`];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
   for (const row of [header, ...rows]) console.log(row.map((cell, c) => cell.padStart(widths[c]!)).join('  '));
   const copyNs = (median(copySamples) * 1e6) / size;

@@ -81,20 +81,26 @@ export class JsKernel implements Kernel {
   }
 
   sumSquares(byteOffset: number, length: number): number {
+    // The kernel's canonical order: per block, element i into lane i mod 8, lanes combined
+    // pairwise, then the trailing 0–7 elements in order; blocks added in order.
     const x = this.f32s(byteOffset, length);
     let total = 0;
     for (let start = 0; start < length; start += NORM_BLOCK) {
       const end = Math.min(start + NORM_BLOCK, length);
-      const quadEnd = start + ((end - start) & ~3);
-      let l0 = 0, l1 = 0, l2 = 0, l3 = 0;
-      for (let i = start; i < quadEnd; i += 4) {
+      const groupEnd = start + ((end - start) & ~7);
+      let l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
+      for (let i = start; i < groupEnd; i += 8) {
         l0 += x[i]! * x[i]!;
         l1 += x[i + 1]! * x[i + 1]!;
         l2 += x[i + 2]! * x[i + 2]!;
         l3 += x[i + 3]! * x[i + 3]!;
+        l4 += x[i + 4]! * x[i + 4]!;
+        l5 += x[i + 5]! * x[i + 5]!;
+        l6 += x[i + 6]! * x[i + 6]!;
+        l7 += x[i + 7]! * x[i + 7]!;
       }
-      let sum = l0 + l1 + (l2 + l3);
-      for (let i = quadEnd; i < end; i++) sum += x[i]! * x[i]!;
+      let sum = l0 + l1 + (l2 + l3) + (l4 + l5 + (l6 + l7));
+      for (let i = groupEnd; i < end; i++) sum += x[i]! * x[i]!;
       total += sum;
     }
     return total;

@@ -83,5 +83,5 @@ export interface Kernel {
   dispose(): void;
 }
 
-/** Sums of squares are formed per block of this many elements, blocks added in order. */
+/** Sums of squares are formed per block of this many elements (8 lane sums each), blocks added in order. */
 export const NORM_BLOCK = 4096;
