@@ -152,33 +152,55 @@ unsafe fn sgd_variant<V: F32x4, const L2: bool, const NESTEROV: bool, const FIRS
     scalar::sgd_range(hp, a, vector_end, len);
 }
 
-/// Σ x² in the canonical block order of [`scalar::sum_squares`]: two 4-lane accumulators
-/// hold lanes 0–3 and 4–7 of each group of 8.
+/// Σ x² over one block in the canonical order of [`scalar::block_sum_squares`]: two 4-lane
+/// accumulators hold lanes 0–3 and 4–7 of each group of 8.
+///
+/// # Safety
+/// `x` must be valid for `n` elements.
+#[inline(always)]
+pub unsafe fn block_sum_squares<V: F32x4>(x: *const f32, n: usize) -> f64 {
+    let groups = n / 8;
+    let (mut low, mut high) = (V::squares_zero(), V::squares_zero());
+    for q in 0..groups {
+        low = V::squares_add(low, V::load(x.add(8 * q)));
+        high = V::squares_add(high, V::load(x.add(8 * q + 4)));
+    }
+    let (l, h) = (V::squares_lanes(low), V::squares_lanes(high));
+    let mut sum = scalar::combine_lanes(&[l[0], l[1], l[2], l[3], h[0], h[1], h[2], h[3]]);
+    for i in 8 * groups..n {
+        let e = *x.add(i) as f64;
+        sum += e * e;
+    }
+    sum
+}
+
+/// Σ x²: block sums added in order from 0, as [`scalar::sum_squares`].
 ///
 /// # Safety
 /// `x` must be valid for `len` elements.
 pub unsafe fn sum_squares<V: F32x4>(x: *const f32, len: usize) -> f64 {
     let mut total = 0f64;
+    for_each_block(len, |start, n| total += block_sum_squares::<V>(x.add(start), n));
+    total
+}
+
+/// Writes each block's Σ x² to `out[k]`, so threads that own whole blocks can produce the
+/// same partial sums the single-threaded loop adds up.
+///
+/// # Safety
+/// `x` valid for `len` elements, `out` for `ceil(len / NORM_BLOCK)` f64s.
+pub unsafe fn block_sums<V: F32x4>(x: *const f32, len: usize, out: *mut f64) {
+    for_each_block(len, |start, n| *out.add(start / NORM_BLOCK) = block_sum_squares::<V>(x.add(start), n));
+}
+
+#[inline(always)]
+fn for_each_block(len: usize, mut f: impl FnMut(usize, usize)) {
     let mut start = 0;
     while start < len {
         let n = core::cmp::min(NORM_BLOCK, len - start);
-        let block = x.add(start);
-        let groups = n / 8;
-        let (mut low, mut high) = (V::squares_zero(), V::squares_zero());
-        for q in 0..groups {
-            low = V::squares_add(low, V::load(block.add(8 * q)));
-            high = V::squares_add(high, V::load(block.add(8 * q + 4)));
-        }
-        let (l, h) = (V::squares_lanes(low), V::squares_lanes(high));
-        let mut sum = scalar::combine_lanes(&[l[0], l[1], l[2], l[3], h[0], h[1], h[2], h[3]]);
-        for i in 8 * groups..n {
-            let e = *block.add(i) as f64;
-            sum += e * e;
-        }
-        total += sum;
+        f(start, n);
         start += n;
     }
-    total
 }
 
 /// Whether every element is finite: x·0 is 0 for finite x and NaN for NaN/±Inf. Four

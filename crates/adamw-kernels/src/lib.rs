@@ -18,7 +18,7 @@ pub mod simd128;
 pub use hyper::*;
 
 /// Bumped whenever the exported signatures or the hyperparameter blocks' layouts change.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// The widest implementation this build has (the exports' only dependency).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -36,6 +36,9 @@ mod best {
     pub unsafe fn all_finite(x: *const f32, len: usize) -> bool {
         chunked::all_finite::<simd128::Wasm>(x, len)
     }
+    pub unsafe fn block_sums(x: *const f32, len: usize, out: *mut f64) {
+        chunked::block_sums::<simd128::Wasm>(x, len, out)
+    }
 }
 
 #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
@@ -47,7 +50,7 @@ mod best {
     pub unsafe fn sgd(hp: &SgdHyper, a: &Arrays, len: usize) {
         scalar::sgd_range(hp, a, 0, len)
     }
-    pub use scalar::{all_finite, sum_squares};
+    pub use scalar::{all_finite, block_sums, sum_squares};
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -83,6 +86,13 @@ mod exports {
     #[no_mangle]
     pub unsafe extern "C" fn sum_squares(x: *const f32, len: usize) -> f64 {
         best::sum_squares(x, len)
+    }
+
+    /// # Safety
+    /// `x` is `len` f32s, `out` `ceil(len / NORM_BLOCK)` f64s, inside linear memory.
+    #[no_mangle]
+    pub unsafe extern "C" fn sum_squares_blocks(x: *const f32, len: usize, out: *mut f64) {
+        best::block_sums(x, len, out)
     }
 
     /// # Safety

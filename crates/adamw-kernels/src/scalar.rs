@@ -153,6 +153,19 @@ pub unsafe fn sum_squares(x: *const f32, len: usize) -> f64 {
     total
 }
 
+/// Writes each block's Σ x² to `out[k]` (see [`crate::chunked::block_sums`]).
+///
+/// # Safety
+/// `x` valid for `len` elements, `out` for `ceil(len / NORM_BLOCK)` f64s.
+pub unsafe fn block_sums(x: *const f32, len: usize, out: *mut f64) {
+    let mut start = 0;
+    while start < len {
+        let n = core::cmp::min(NORM_BLOCK, len - start);
+        *out.add(start / NORM_BLOCK) = block_sum_squares(x.add(start), n);
+        start += n;
+    }
+}
+
 /// Whether every element is finite (no NaN, no ±Inf).
 ///
 /// # Safety

@@ -259,6 +259,27 @@ fn sum_squares_chunked_equals_scalar_and_f64() {
 }
 
 #[test]
+fn block_sums_add_up_to_sum_squares_for_any_block_aligned_split() {
+    let mut rng = Rng(11);
+    for len in [0usize, 1, 4095, 4096, 4097, 3 * 4096 + 17, 9 * 4096] {
+        let x: Vec<f32> = (0..len).map(|_| rng.value()).collect();
+        let blocks = len.div_ceil(NORM_BLOCK);
+        let reference = unsafe { scalar::sum_squares(x.as_ptr(), len) };
+        // Split at every block boundary, as threads would, and add the partials in order.
+        for split in 0..=blocks {
+            let cut = core::cmp::min(split * NORM_BLOCK, len);
+            let mut out = vec![f64::NAN; blocks];
+            unsafe {
+                chunked::block_sums::<Portable>(x.as_ptr(), cut, out.as_mut_ptr());
+                scalar::block_sums(x.as_ptr().add(cut), len - cut, out.as_mut_ptr().add(cut / NORM_BLOCK));
+            }
+            let total = out.iter().fold(0f64, |t, b| t + b);
+            assert_eq!(total.to_bits(), reference.to_bits(), "len {len} split {split}");
+        }
+    }
+}
+
+#[test]
 fn all_finite_detects_every_non_finite_position() {
     for len in [1usize, 3, 4, 5, 17, 64] {
         let clean = vec![1.5f32; len];

@@ -1,5 +1,5 @@
-import type { AdamScalars, GroupRegions, Kernel, SgdScalars } from './kernel.js';
-import { NORM_BLOCK } from './kernel.js';
+import type { AdamScalars, GroupRegions, SgdScalars } from './kernel.js';
+import { NORM_BLOCK, SingleThreadedKernel } from './kernel.js';
 
 const f32 = Math.fround;
 
@@ -8,7 +8,7 @@ const f32 = Math.fround;
  * since f64 holds more than twice f32's precision, that is exactly f32 arithmetic, so with
  * the reference kernel's operation order the results are bit-identical to the wasm modules.
  */
-export class JsKernel implements Kernel {
+export class JsKernel extends SingleThreadedKernel {
   readonly backend = 'js' as const;
   readonly firstFreeByte = 0;
   private buffer: ArrayBuffer | undefined;

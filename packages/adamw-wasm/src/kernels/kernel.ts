@@ -65,13 +65,20 @@ export interface GroupRegions {
 
 export interface Kernel {
   readonly backend: BackendName;
+  /** Threads working on each call (1 for single-threaded kernels). */
+  readonly threads: number;
+  /**
+   * Whether the synchronous calls may be used on this thread. False for a threaded kernel on a
+   * browser main thread, which must not block: use the async calls there.
+   */
+  readonly canBlock: boolean;
   /** First byte the caller may lay arrays out from (before `reserve`). */
   readonly firstFreeByte: number;
   /**
    * Makes bytes [0, `endByte`) usable, once, and returns the buffer to build views over.
    * Memory never moves afterwards, so views stay valid until `dispose`.
    */
-  reserve(endByte: number): ArrayBuffer;
+  reserve(endByte: number): ArrayBufferLike;
   /** Fused Adam/AdamW update (expAvg, expAvgSq and, with amsgrad, maxExpAvgSq). */
   adam(regions: GroupRegions, scalars: AdamScalars): void;
   /** Fused SGD/SGDW update (momentumBuffer when momentum is used). */
@@ -80,7 +87,37 @@ export interface Kernel {
   sumSquares(byteOffset: number, length: number): number;
   /** Whether no element is NaN or ±Inf. */
   allFinite(byteOffset: number, length: number): boolean;
+  adamAsync(regions: GroupRegions, scalars: AdamScalars): Promise<void>;
+  sgdAsync(regions: GroupRegions, scalars: SgdScalars): Promise<void>;
+  sumSquaresAsync(byteOffset: number, length: number): Promise<number>;
+  allFiniteAsync(byteOffset: number, length: number): Promise<boolean>;
   dispose(): void;
+}
+
+/** For kernels that finish every call before returning: the async calls just wrap them. */
+export abstract class SingleThreadedKernel implements Kernel {
+  abstract readonly backend: BackendName;
+  abstract readonly firstFreeByte: number;
+  readonly threads = 1;
+  readonly canBlock = true;
+  abstract reserve(endByte: number): ArrayBufferLike;
+  abstract adam(regions: GroupRegions, scalars: AdamScalars): void;
+  abstract sgd(regions: GroupRegions, scalars: SgdScalars): void;
+  abstract sumSquares(byteOffset: number, length: number): number;
+  abstract allFinite(byteOffset: number, length: number): boolean;
+  abstract dispose(): void;
+  async adamAsync(regions: GroupRegions, scalars: AdamScalars): Promise<void> {
+    this.adam(regions, scalars);
+  }
+  async sgdAsync(regions: GroupRegions, scalars: SgdScalars): Promise<void> {
+    this.sgd(regions, scalars);
+  }
+  async sumSquaresAsync(byteOffset: number, length: number): Promise<number> {
+    return this.sumSquares(byteOffset, length);
+  }
+  async allFiniteAsync(byteOffset: number, length: number): Promise<boolean> {
+    return this.allFinite(byteOffset, length);
+  }
 }
 
 /** Sums of squares are formed per block of this many elements (8 lane sums each), blocks added in order. */

@@ -1,9 +1,13 @@
-import { BASELINE_MODULE_BASE64, SIMD_MODULE_BASE64 } from './modules.generated.js';
+import { BASELINE_MODULE_BASE64, SIMD_MODULE_BASE64, THREADS_MODULE_BASE64 } from './modules.generated.js';
 
-/** The two embedded builds of crates/adamw-kernels. */
-export type ModuleFlavour = 'simd' | 'baseline';
+/** The embedded builds of crates/adamw-kernels: SIMD, no SIMD, and SIMD over shared memory. */
+export type ModuleFlavour = 'simd' | 'baseline' | 'threads';
 
-const sources: Record<ModuleFlavour, string> = { simd: SIMD_MODULE_BASE64, baseline: BASELINE_MODULE_BASE64 };
+const sources: Record<ModuleFlavour, string> = {
+  simd: SIMD_MODULE_BASE64,
+  baseline: BASELINE_MODULE_BASE64,
+  threads: THREADS_MODULE_BASE64,
+};
 const compiled = new Map<ModuleFlavour, Promise<WebAssembly.Module>>();
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {

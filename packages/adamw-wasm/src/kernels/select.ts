@@ -2,6 +2,8 @@ import type { BackendChoice, BackendName, Kernel } from './kernel.js';
 import { JsKernel } from './js.js';
 import { canRun, compileModule, type ModuleFlavour } from './modules.js';
 import { WasmKernel } from './wasm.js';
+import { ThreadedKernel, type ThreadedOptions } from './threaded.js';
+import { coreCount, workersAvailable } from './threads/spawn.js';
 
 const flavourOf: Record<Exclude<BackendName, 'js'>, ModuleFlavour> = { 'wasm-simd': 'simd', wasm: 'baseline' };
 const availability = new Map<BackendName, boolean>();
@@ -29,7 +31,51 @@ export function resolveBackend(choice: BackendChoice, who: string): BackendName 
   return choice;
 }
 
-export async function createKernel(backend: BackendName): Promise<Kernel> {
+/** Below this many parameters one thread is faster than waking others (measured: bench/). */
+export const AUTO_THREADS_MIN_PARAMS = 1 << 20;
+/** 'auto' never uses more threads than this: the step is memory-bound. */
+export const AUTO_THREADS_MAX = 8;
+
+let threadSupport: boolean | undefined;
+/** Whether worker threads over shared wasm memory can run here (checked once). */
+export function threadsAvailable(): boolean {
+  if (threadSupport === undefined) {
+    threadSupport = false;
+    if (workersAvailable() && canRun('threads')) {
+      try {
+        new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+        threadSupport = true;
+      } catch {
+        // shared memory refused (e.g. a page that is not cross-origin isolated)
+      }
+    }
+  }
+  return threadSupport;
+}
+
+/**
+ * How many threads an arena of `params` parameters gets. 'auto': all cores (up to
+ * AUTO_THREADS_MAX) for wasm-simd arenas of at least AUTO_THREADS_MIN_PARAMS where threads
+ * can run, else 1. An explicit count is honoured exactly or refused with the reason.
+ */
+export async function resolveThreads(choice: 'auto' | number, backend: BackendName, params: number, who: string): Promise<number> {
+  if (choice === 'auto') {
+    if (backend !== 'wasm-simd' || params < AUTO_THREADS_MIN_PARAMS || !threadsAvailable()) return 1;
+    return Math.max(1, Math.min(AUTO_THREADS_MAX, await coreCount()));
+  }
+  if (choice === 1) return 1;
+  if (backend !== 'wasm-simd') throw new Error(`${who}: options.threads ${choice} needs the 'wasm-simd' backend (got '${backend}')`);
+  if (!threadsAvailable()) {
+    throw new Error(
+      `${who}: options.threads ${choice} is not available: this runtime cannot share WebAssembly memory with workers ` +
+        '(browsers need a cross-origin-isolated page: COOP same-origin + COEP require-corp); use threads: \'auto\' to fall back',
+    );
+  }
+  return choice;
+}
+
+export async function createKernel(backend: BackendName, threads = 1, options: ThreadedOptions = {}): Promise<Kernel> {
   if (backend === 'js') return new JsKernel();
+  if (threads > 1) return ThreadedKernel.create(await compileModule('threads'), threads, options);
   return WasmKernel.instantiate(await compileModule(flavourOf[backend]), backend);
 }

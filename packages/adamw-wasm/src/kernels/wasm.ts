@@ -1,10 +1,11 @@
-import type { AdamScalars, BackendName, GroupRegions, Kernel, SgdScalars } from './kernel.js';
+import type { AdamScalars, BackendName, GroupRegions, SgdScalars } from './kernel.js';
+import { SingleThreadedKernel } from './kernel.js';
 import { HYPER_BYTES, writeAdamHyper, writeSgdHyper } from './hyper.js';
 
 const PAGE_BYTES = 65536;
-const EXPECTED_ABI = 2;
+export const EXPECTED_ABI = 3;
 
-interface KernelExports {
+export interface KernelExports {
   readonly memory: WebAssembly.Memory;
   readonly __heap_base: WebAssembly.Global;
   abi_version(): number;
@@ -13,10 +14,11 @@ interface KernelExports {
   sgd_step(hyper: number, params: number, grads: number, buffer: number, len: number): void;
   sum_squares(ptr: number, len: number): number;
   all_finite(ptr: number, len: number): number;
+  sum_squares_blocks(ptr: number, len: number, out: number): void;
 }
 
 /** Runs the Rust kernel in its own instance, so each arena owns one linear memory. */
-export class WasmKernel implements Kernel {
+export class WasmKernel extends SingleThreadedKernel {
   readonly firstFreeByte: number;
   private readonly exports: KernelExports;
   private hyperView: DataView | undefined;
@@ -28,6 +30,7 @@ export class WasmKernel implements Kernel {
   }
 
   private constructor(exports: KernelExports, readonly backend: BackendName) {
+    super();
     if (exports.abi_version() !== EXPECTED_ABI) {
       throw new Error(`adamw-wasm: kernel ABI ${exports.abi_version()} does not match ${EXPECTED_ABI}; rebuild the package`);
     }

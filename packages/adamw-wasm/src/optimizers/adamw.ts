@@ -19,6 +19,11 @@ export interface AdamGroupState {
 export interface GlobalOptionsInput {
   /** 'auto' (default) picks 'wasm-simd', else 'wasm', else 'js'. */
   readonly backend?: BackendChoice;
+  /**
+   * Worker threads stepping slices of each group: 'auto' (default) uses them where they pay
+   * (wasm-simd, large models, shared memory available), else 1; a number asks for exactly that.
+   */
+  readonly threads?: 'auto' | number;
   /** Clip the total gradient norm to this value, as torch.nn.utils.clip_grad_norm_. */
   readonly clipGradNorm?: number;
   /** On a NaN/±Inf gradient: 'throw' (default), 'skip' the step, or 'ignore' the check. */

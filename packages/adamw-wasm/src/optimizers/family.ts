@@ -45,6 +45,7 @@ export interface Family<H extends CommonHyper, S> {
   state(h: H): readonly StateName[];
   scalars(h: H, ctx: StepContext): S;
   run(kernel: Kernel, regions: GroupRegions, scalars: S): void;
+  runAsync(kernel: Kernel, regions: GroupRegions, scalars: S): Promise<void>;
 }
 
 const f32 = Math.fround;

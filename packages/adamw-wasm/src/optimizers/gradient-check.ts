@@ -2,8 +2,6 @@
  * Gradient clipping and the non-finite guard, both decided before any parameter or state is
  * written, so a refused or skipped step leaves the optimizer bitwise as it was.
  */
-import type { Kernel, GroupRegions } from '../kernels/kernel.js';
-
 const f32 = Math.fround;
 
 /** Thrown by `step()` under `nonFinite: 'throw'`; nothing was modified. */
@@ -22,22 +20,6 @@ export class NonFiniteGradientError extends Error {
   }
 }
 
-interface CheckedGroup {
-  readonly kernel: Kernel;
-  readonly regions: GroupRegions;
-  readonly grads: Float32Array;
-}
-
-/** ‖g‖₂ over all groups: canonical per-group sums of squares in f64, added in group order. */
-export function gradientNorm(groups: readonly CheckedGroup[]): number {
-  let total = 0;
-  for (const g of groups) total += g.kernel.sumSquares(g.regions.grads, g.regions.length);
-  return Math.sqrt(total);
-}
-
-export const allGradientsFinite = (groups: readonly CheckedGroup[]): boolean =>
-  groups.every((g) => g.kernel.allFinite(g.regions.grads, g.regions.length));
-
 /**
  * torch.nn.utils.clip_grad_norm_'s coefficient in its f32 arithmetic:
  * clamp(max_norm · reciprocal(total + 1e-6), max = 1) (Python's `max_norm / t` is
@@ -49,7 +31,7 @@ export function clipCoefficient(norm: number, maxNorm: number): number {
 }
 
 /** The first non-finite gradient, for the error message (only run when there is one). */
-export function firstNonFinite(groups: readonly CheckedGroup[]): { group: number; index: number; value: number } {
+export function firstNonFinite(groups: readonly { readonly grads: Float32Array }[]): { group: number; index: number; value: number } {
   for (let k = 0; k < groups.length; k++) {
     const grads = groups[k]!.grads;
     for (let i = 0; i < grads.length; i++) {

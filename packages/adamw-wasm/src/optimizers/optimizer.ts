@@ -5,12 +5,13 @@
  * WebAssembly.
  */
 import type { BackendChoice, BackendName, Kernel } from '../kernels/kernel.js';
-import { createKernel, resolveBackend } from '../kernels/select.js';
+import { createKernel, resolveBackend, resolveThreads } from '../kernels/select.js';
+import type { ThreadedOptions } from '../kernels/threaded.js';
 import { assertFits, layoutArena, type GroupShape } from '../memory/arena.js';
 import { decodeState, encodeState, type JsonValue, type OptimizerState } from '../state/index.js';
 import type { CommonHyper, Family, StepContext } from './family.js';
 import { mergeFields } from './fields.js';
-import { allGradientsFinite, clipCoefficient, firstNonFinite, gradientNorm, NonFiniteGradientError } from './gradient-check.js';
+import { clipCoefficient, firstNonFinite, NonFiniteGradientError } from './gradient-check.js';
 import { ParamGroup, type Group, type StateViews } from './param-group.js';
 import { planGroup, planGroups, planOptions, type GlobalOptions, type PlannedGroup, type PlannedOptions } from './plan.js';
 import { checkBoolean, checkKnownKeys, checkPlainObject } from './validate.js';
@@ -36,6 +37,7 @@ export type GroupSpec<H, P extends string = never> = { readonly [K in keyof H]?:
 /** Options of `fromState`. */
 export interface RestoreOptions<H extends CommonHyper> {
   readonly backend?: BackendChoice;
+  readonly threads?: 'auto' | number;
   /** The schedule the state was saved with (functions cannot be saved), for every group. */
   readonly schedule?: H['schedule'];
 }
@@ -45,8 +47,20 @@ export interface SaveStateOptions {
   readonly includeParams?: boolean;
 }
 
-/** Upper bound on a kernel's static data + stack, for the fit check before instantiation. */
-const STATIC_BYTES_BOUND = 1 << 20;
+/** Upper bound on a kernel's static data, stacks and control block, for the fit check before instantiation. */
+const STATIC_BYTES_BOUND = 8 << 20;
+
+/** Test hook (not public API): a symbol-keyed option passed through to threaded kernels. */
+export const TEST_KERNEL_OPTIONS = Symbol.for('adamw-wasm.testKernelOptions');
+
+/** One kernel call, runnable either way; `step` and `stepAsync` share one plan. */
+interface Call<T> {
+  readonly sync: () => T;
+  readonly async: () => Promise<T>;
+}
+type StepPlan = Generator<Call<unknown>, StepResult, unknown>;
+
+const totalLength = (groups: readonly { length: number }[]): number => groups.reduce((n, g) => n + g.length, 0);
 
 type PlannedShape = GroupShape;
 
@@ -72,6 +86,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
   readonly #groups: Group<H, S>[] = [];
   readonly #kernels: Kernel[] = [];
   readonly #backend: BackendName;
+  #kernelOptions: ThreadedOptions;
   #options: PlannedOptions<H>;
   #global: GlobalOptions;
   #disposed = false;
@@ -87,8 +102,11 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     const groupPlans = planGroups(family, planned, groups);
     assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(family, groupPlans)), family.name);
     const backend = resolveBackend(planned.global.backend, family.name);
-    const kernel = await createKernel(backend);
+    const threads = await resolveThreads(planned.global.threads, backend, totalLength(groupPlans), family.name);
+    const kernelOptions = ((options as Record<symbol, unknown> | undefined)?.[TEST_KERNEL_OPTIONS] ?? {}) as ThreadedOptions;
+    const kernel = await createKernel(backend, threads, kernelOptions);
     const optimizer = make(family, planned, backend);
+    optimizer.#kernelOptions = kernelOptions;
     optimizer.#adopt(kernel, groupPlans);
     return optimizer;
   }
@@ -99,6 +117,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     this.#options = options;
     this.#global = options.global;
     this.#backend = backend;
+    this.#kernelOptions = {};
   }
 
   /** Lays `planned` out in `kernel`'s memory (one arena) and adds them as groups. */
@@ -124,6 +143,11 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     return this.#backend;
   }
 
+  /** Threads stepping the groups given to `create` (1 unless threads are used). */
+  get threads(): number {
+    return this.#kernels[0]?.threads ?? 1;
+  }
+
   /** Gradient clipping's max norm, or undefined. */
   get clipGradNorm(): number | undefined {
     return this.#global.clipGradNorm;
@@ -141,37 +165,77 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     this.#assertUsable('addParamGroup');
     const planned = planGroup(this.#family, this.#options, spec, this.#groups.length);
     assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(this.#family, [planned])), this.#family.name);
-    const kernel = await createKernel(this.#backend);
-    this.#assertUsable('addParamGroup');
+    const threads = await resolveThreads(this.#global.threads, this.#backend, planned.length, this.#family.name);
+    const kernel = await createKernel(this.#backend, threads, this.#kernelOptions);
+    if (this.#disposed) {
+      kernel.dispose();
+      this.#assertUsable('addParamGroup');
+    }
     return this.#adopt(kernel, [planned])[0]!;
   }
 
   /**
    * Applies one update to every group from the gradients in `groups[i].grads`. Checks
-   * (non-finite gradients, schedule output) happen before anything is written.
+   * (non-finite gradients, schedule output) happen before anything is written. With worker
+   * threads on a browser main thread, which must not block, use `stepAsync()`.
    */
   step(): StepResult {
     this.#assertUsable('step');
+    if (this.#kernels.some((k) => !k.canBlock)) {
+      throw new Error(`${this.#family.name}: step() would block this thread (a browser main thread with worker threads); use await opt.stepAsync()`);
+    }
+    const plan = this.#plan();
+    for (let next = plan.next(); ; ) {
+      if (next.done) return next.value;
+      next = plan.next(next.value.sync());
+    }
+  }
+
+  /** `step()` that waits for worker threads without blocking; works everywhere. */
+  async stepAsync(): Promise<StepResult> {
+    this.#assertUsable('stepAsync');
+    const plan = this.#plan();
+    for (let next = plan.next(); ; ) {
+      if (next.done) return next.value;
+      next = plan.next(await next.value.async());
+    }
+  }
+
+  *#plan(): StepPlan {
     const who = this.#family.name;
+    const family = this.#family;
+    const groups = this.#groups;
     const { clipGradNorm, nonFinite } = this.#global;
     let gradNorm: number | undefined;
     let finite = true;
     if (clipGradNorm !== undefined) {
-      gradNorm = gradientNorm(this.#groups);
+      // ‖g‖₂ over all groups: canonical per-group sums of squares in f64, added in group order.
+      let total = 0;
+      for (const { kernel: k, regions: r } of groups) {
+        total += (yield { sync: () => k.sumSquares(r.grads, r.length), async: () => k.sumSquaresAsync(r.grads, r.length) }) as number;
+      }
+      gradNorm = Math.sqrt(total);
       finite = Number.isFinite(gradNorm);
     } else if (nonFinite !== 'ignore') {
-      finite = allGradientsFinite(this.#groups);
+      for (const { kernel: k, regions: r } of groups) {
+        finite = (yield { sync: () => k.allFinite(r.grads, r.length), async: () => k.allFiniteAsync(r.grads, r.length) }) as boolean;
+        if (!finite) break;
+      }
     }
     if (!finite && nonFinite !== 'ignore') {
       if (nonFinite === 'skip') return gradNorm === undefined ? { skipped: true } : { gradNorm, skipped: true };
-      const { group, index, value } = firstNonFinite(this.#groups);
+      const { group, index, value } = firstNonFinite(groups);
       throw new NonFiniteGradientError(who, group, index, value);
     }
     const clipCoef = clipGradNorm === undefined || gradNorm === undefined ? 1 : clipCoefficient(gradNorm, clipGradNorm);
     // Every group's scalars first: a schedule that returns garbage throws before any write.
-    const scalars = this.#groups.map((g, k) => this.#family.scalars(g.hyperparameters, this.#context(g, k, clipCoef)));
-    this.#groups.forEach((g, k) => this.#family.run(g.kernel, g.regions, scalars[k]!));
-    for (const g of this.#groups) g.stepsTaken += 1;
+    const scalars = groups.map((g, k) => family.scalars(g.hyperparameters, this.#context(g, k, clipCoef)));
+    for (let k = 0; k < groups.length; k++) {
+      const { kernel, regions } = groups[k]!;
+      const s = scalars[k]!;
+      yield { sync: () => family.run(kernel, regions, s), async: () => family.runAsync(kernel, regions, s) };
+    }
+    for (const g of groups) g.stepsTaken += 1;
     this.stepCount += 1;
     return gradNorm === undefined ? { skipped: false } : { gradNorm, skipped: false };
   }
@@ -289,14 +353,15 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
   ): Promise<T> {
     const who = `${family.name}.fromState`;
     const opts = checkPlainObject(who, 'options', options ?? {});
-    checkKnownKeys(who, 'options', opts, ['backend', 'schedule']);
+    checkKnownKeys(who, 'options', opts, ['backend', 'threads', 'schedule']);
     const state = decodeState(bytes, who);
     if (state.optimizer !== family.name) throw new Error(`${who}: the state was saved by ${state.optimizer}, not ${family.name}`);
     const groups = state.groups.map((g) => {
       const { scheduled: _scheduled, ...fields } = g.hyperparameters;
       return { size: g.size, ...fields, ...(opts.schedule === undefined ? {} : { schedule: opts.schedule }) };
     });
-    const optimizer = await create(groups, opts.backend === undefined ? {} : { backend: opts.backend });
+    const { schedule: _schedule, ...global } = opts;
+    const optimizer = await create(groups, global);
     try {
       optimizer.loadState(bytes);
     } catch (error) {

@@ -23,7 +23,7 @@ export class ParamGroup<H extends CommonHyper, S extends StateViews> {
   readonly #path: string;
 
   /** @internal */
-  constructor(family: Family<H, unknown>, index: number, kernel: Kernel, buffer: ArrayBuffer, regions: GroupRegions, hyper: H) {
+  constructor(family: Family<H, unknown>, index: number, kernel: Kernel, buffer: ArrayBufferLike, regions: GroupRegions, hyper: H) {
     const view = (byteOffset: number): Float32Array => new Float32Array(buffer, byteOffset, regions.length);
     this.regions = regions;
     this.kernel = kernel;

@@ -6,6 +6,7 @@ import type { BackendChoice } from '../kernels/kernel.js';
 import { BACKEND_NAMES } from '../kernels/kernel.js';
 import type { CommonHyper, Family } from './family.js';
 import { mergeFields } from './fields.js';
+import { MAX_THREADS } from '../kernels/threads/control.js';
 import {
   checkInit,
   checkKnownKeys,
@@ -22,6 +23,7 @@ export type NonFinitePolicy = 'throw' | 'skip' | 'ignore';
 /** Options that apply to the optimizer as a whole. */
 export interface GlobalOptions {
   readonly backend: BackendChoice;
+  readonly threads: 'auto' | number;
   readonly clipGradNorm: number | undefined;
   readonly nonFinite: NonFinitePolicy;
 }
@@ -40,7 +42,13 @@ export interface PlannedGroup<H> {
   readonly hyper: H;
 }
 
-const GLOBAL_KEYS = ['backend', 'clipGradNorm', 'nonFinite'] as const;
+function checkThreads(who: string, path: string, value: unknown): number {
+  if (typeof value !== 'number') typeError(who, path, `'auto' or an integer from 1 to ${MAX_THREADS}`, value);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_THREADS) rangeError(who, path, `'auto' or an integer from 1 to ${MAX_THREADS}`, value);
+  return value;
+}
+
+const GLOBAL_KEYS = ['backend', 'threads', 'clipGradNorm', 'nonFinite'] as const;
 
 const presetKeys = <H extends CommonHyper>(family: Family<H, unknown>): string[] =>
   Object.keys(family.presets).length > 0 ? ['preset'] : [];
@@ -58,6 +66,7 @@ export function planOptions<H extends CommonHyper>(family: Family<H, unknown>, o
   return {
     global: {
       backend: opts.backend === undefined ? 'auto' : checkOneOf(who, 'options.backend', opts.backend, ['auto', ...BACKEND_NAMES]),
+      threads: opts.threads === undefined || opts.threads === 'auto' ? 'auto' : checkThreads(who, 'options.threads', opts.threads),
       clipGradNorm: opts.clipGradNorm === undefined ? undefined : checkPositive(who, 'options.clipGradNorm', opts.clipGradNorm),
       nonFinite: opts.nonFinite === undefined ? 'throw' : checkOneOf(who, 'options.nonFinite', opts.nonFinite, ['throw', 'skip', 'ignore'] as const),
     },

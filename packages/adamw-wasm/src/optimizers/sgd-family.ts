@@ -73,6 +73,7 @@ export const SGD_FAMILY: Family<SgdHyperparameters, SgdScalars> = {
     firstStep: step === 1,
   }),
   run: (kernel, regions, s) => kernel.sgd(regions, s),
+  runAsync: (kernel, regions, s) => kernel.sgdAsync(regions, s),
 };
 
 export const SGDW_FAMILY: Family<SgdwHyperparameters, SgdScalars> = {
@@ -104,4 +105,5 @@ export const SGDW_FAMILY: Family<SgdwHyperparameters, SgdScalars> = {
     firstStep: false,
   }),
   run: (kernel, regions, s) => kernel.sgd(regions, s),
+  runAsync: (kernel, regions, s) => kernel.sgdAsync(regions, s),
 };

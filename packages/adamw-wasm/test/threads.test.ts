@@ -1,0 +1,108 @@
+/**
+ * Worker threads over one shared memory: bit-identical to one thread for any thread count,
+ * sync and async steps, clear errors, a dying worker, and processes that forget dispose().
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { AdamW, SGD, SGDW } from 'adamw-wasm';
+import { fillVaried, firstBitDifference, varied } from './helpers.js';
+
+type Opt = AdamW | SGD | SGDW;
+const arraysOf = (opt: Opt): Float32Array[] =>
+  opt.groups.flatMap((g) => [g.params, ...Object.values(g.state as Record<string, Float32Array>)].map((a) => a.slice()));
+
+// Lengths around the 4096-element norm blocks and thread slices, plus one that is not.
+const SIZES = [1, 4095, 4097, 3 * 4096 + 5, 50_001];
+
+async function trajectory(threads: number, make: (threads: number) => Promise<Opt>, useAsync: boolean): Promise<{ arrays: Float32Array[]; norms: (number | undefined)[] }> {
+  const opt = await make(threads);
+  expect(opt.threads).toBe(threads);
+  const norms: (number | undefined)[] = [];
+  for (let t = 0; t < 4; t++) {
+    opt.groups.forEach((g, k) => fillVaried(g.grads, 31 * t + k));
+    norms.push((useAsync ? await opt.stepAsync() : opt.step()).gradNorm);
+  }
+  const arrays = arraysOf(opt);
+  opt.dispose();
+  return { arrays, norms };
+}
+
+const MAKERS: Record<string, (threads: number) => Promise<Opt>> = {
+  'AdamW, amsgrad group, clipping': (threads) =>
+    AdamW.create(
+      SIZES.map((n, k) => ({ init: varied(n, k), amsgrad: k % 2 === 1 })),
+      { threads, clipGradNorm: 5 },
+    ),
+  'SGD Nesterov, guard': (threads) => SGD.create(SIZES.map((n, k) => ({ init: varied(n, 10 + k) })), { threads, momentum: 0.9, nesterov: true }),
+  'SGDW, no checks': (threads) => SGDW.create(SIZES.map((n, k) => ({ init: varied(n, 20 + k) })), { threads, weightDecay: 1e-3, nonFinite: 'ignore' }),
+};
+
+describe('threads give the same bits as one thread', () => {
+  for (const [name, make] of Object.entries(MAKERS)) {
+    it(name, async () => {
+      const reference = await trajectory(1, make, false);
+      for (const threads of [2, 3, 4]) {
+        for (const useAsync of [false, true]) {
+          const run = await trajectory(threads, make, useAsync);
+          expect(run.norms, `${threads} threads`).toEqual(reference.norms);
+          run.arrays.forEach((a, i) => expect(firstBitDifference(a, reference.arrays[i]!), `${threads} threads, array ${i}`).toBe(-1));
+        }
+      }
+    });
+  }
+});
+
+describe('threads option', () => {
+  it("'auto' stays single-threaded for small models and says so", async () => {
+    const opt = await AdamW.create([{ size: 1000 }]);
+    expect(opt.threads).toBe(1);
+    opt.dispose();
+  });
+
+  it('is validated, and refused where it cannot work', async () => {
+    await expect(AdamW.create([{ size: 1 }], { threads: 0 })).rejects.toThrow(/^AdamW: options\.threads must be 'auto' or an integer from 1 to 64 \(got 0\)$/);
+    await expect(AdamW.create([{ size: 1 }], { threads: 2.5 })).rejects.toThrow(RangeError);
+    await expect(AdamW.create([{ size: 1 }], { threads: 'many' as never })).rejects.toThrow(TypeError);
+    await expect(AdamW.create([{ size: 1 }], { threads: 2, backend: 'js' })).rejects.toThrow(/^AdamW: options\.threads 2 needs the 'wasm-simd' backend \(got 'js'\)$/);
+  });
+
+  it('a non-finite gradient is caught across thread slices, before any write', async () => {
+    const opt = await AdamW.create([{ init: varied(20_000, 1) }], { threads: 2 });
+    const before = arraysOf(opt);
+    opt.groups[0]!.grads[19_999] = NaN; // in the worker's slice
+    expect(() => opt.step()).toThrow(/grads\[19999\] = NaN/);
+    arraysOf(opt).forEach((a, i) => expect(firstBitDifference(a, before[i]!)).toBe(-1));
+    opt.dispose();
+  });
+});
+
+describe('a worker that fails mid-step', () => {
+  it('fails the step with a clear error, and the optimizer refuses further steps', async () => {
+    // Each kernel call is one job generation; the guard is job 1, the update job 2.
+    const options = { threads: 2, [Symbol.for('adamw-wasm.testKernelOptions')]: { failAtGeneration: 2 } };
+    const opt = await AdamW.create([{ init: varied(20_000, 1) }], options as never);
+    opt.groups[0]!.grads.fill(1);
+    expect(() => opt.step()).toThrow(/^adamw-wasm: worker 1 failed during a step; the optimizer's parameters may be partly updated, so it refuses further steps: recreate it$/);
+    expect(() => opt.step()).toThrow(/refuses further steps/);
+    await expect(opt.stepAsync()).rejects.toThrow(/refuses further steps/);
+    opt.dispose();
+  });
+});
+
+describe('process lifetime', () => {
+  it('a process that never calls dispose() still exits', () => {
+    const entry = fileURLToPath(import.meta.resolve('adamw-wasm'));
+    const script = `
+      const { AdamW } = await import(${JSON.stringify(entry)});
+      const opt = await AdamW.create([{ size: 100000 }], { threads: 2 });
+      opt.groups[0].grads.fill(1);
+      opt.step();
+      console.log('stepped', opt.threads);`;
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(result.error, 'the child did not exit on its own').toBeUndefined();
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('stepped 2');
+    expect(result.status).toBe(0);
+  });
+});
