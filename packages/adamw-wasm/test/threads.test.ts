@@ -91,18 +91,33 @@ describe('a worker that fails mid-step', () => {
 });
 
 describe('process lifetime', () => {
-  it('a process that never calls dispose() still exits', () => {
+  /** Runs `body` (ESM, with AdamW imported) in a fresh Node process. */
+  function runChild(body: string) {
     const entry = fileURLToPath(import.meta.resolve('adamw-wasm'));
-    const script = `
-      const { AdamW } = await import(${JSON.stringify(entry)});
+    const script = `const { AdamW } = await import(${JSON.stringify(entry)});\n${body}`;
+    return spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  }
+
+  it('a process that never calls dispose() still exits', () => {
+    const result = runChild(`
       const opt = await AdamW.create([{ size: 100000 }], { threads: 2 });
       opt.groups[0].grads.fill(1);
       opt.step();
-      console.log('stepped', opt.threads);`;
-    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+      console.log('stepped', opt.threads);`);
     expect(result.error, 'the child did not exit on its own').toBeUndefined();
     expect(result.stderr).toBe('');
     expect(result.stdout.trim()).toBe('stepped 2');
+    expect(result.status).toBe(0);
+  });
+
+  it('awaiting stepAsync() keeps the process alive until the step is done', () => {
+    const result = runChild(`
+      const opt = await AdamW.create([{ size: 100000 }], { threads: 2 });
+      opt.groups[0].grads.fill(1);
+      const r = await opt.stepAsync();
+      console.log('stepped', opt.stepCount, r.skipped);`);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('stepped 1 false');
     expect(result.status).toBe(0);
   });
 });

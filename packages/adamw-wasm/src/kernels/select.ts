@@ -3,7 +3,7 @@ import { JsKernel } from './js.js';
 import { canRun, compileModule, type ModuleFlavour } from './modules.js';
 import { WasmKernel } from './wasm.js';
 import { ThreadedKernel, type ThreadedOptions } from './threaded.js';
-import { coreCount, workersAvailable } from './threads/spawn.js';
+import { canBlockHere, coreCount, workersAvailable } from './threads/spawn.js';
 
 const flavourOf: Record<Exclude<BackendName, 'js'>, ModuleFlavour> = { 'wasm-simd': 'simd', wasm: 'baseline' };
 const availability = new Map<BackendName, boolean>();
@@ -56,11 +56,12 @@ export function threadsAvailable(): boolean {
 /**
  * How many threads an arena of `params` parameters gets. 'auto': all cores (up to
  * AUTO_THREADS_MAX) for wasm-simd arenas of at least AUTO_THREADS_MIN_PARAMS where threads
- * can run, else 1. An explicit count is honoured exactly or refused with the reason.
+ * can run and this thread may block — so that `step()` keeps working on a browser page's main
+ * thread — else 1. An explicit count is honoured exactly or refused with the reason.
  */
 export async function resolveThreads(choice: 'auto' | number, backend: BackendName, params: number, who: string): Promise<number> {
   if (choice === 'auto') {
-    if (backend !== 'wasm-simd' || params < AUTO_THREADS_MIN_PARAMS || !threadsAvailable()) return 1;
+    if (backend !== 'wasm-simd' || params < AUTO_THREADS_MIN_PARAMS || !threadsAvailable() || !canBlockHere()) return 1;
     return Math.max(1, Math.min(AUTO_THREADS_MAX, await coreCount()));
   }
   if (choice === 1) return 1;

@@ -139,6 +139,18 @@ export class ThreadedKernel implements Kernel {
 
   async #waitAsync(): Promise<void> {
     const started = Date.now();
+    // Node does not count a pending Atomics.waitAsync (or the unref'd workers) as work, so a
+    // script awaiting stepAsync() would exit mid-step; a timer keeps the event loop alive.
+    const keepAlive = setTimeout(() => {}, STALL_MS);
+    try {
+      await this.#pollPending(started);
+    } finally {
+      clearTimeout(keepAlive);
+    }
+    this.#finish();
+  }
+
+  async #pollPending(started: number): Promise<void> {
     const waitAsync = (Atomics as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: unknown } }).waitAsync;
     for (let p = Atomics.load(this.#i32, SLOT.pending); p !== 0; p = Atomics.load(this.#i32, SLOT.pending)) {
       const result = waitAsync?.(this.#i32, SLOT.pending, p, 100);
@@ -147,7 +159,6 @@ export class ThreadedKernel implements Kernel {
       if (Date.now() - started > STALL_MS) this.#fail(`adamw-wasm: a worker did not finish its slice within ${STALL_MS / 1000} s`);
       if (this.#broken) break;
     }
-    this.#finish();
   }
 
   #assertCanBlock(): void {
