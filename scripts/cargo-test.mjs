@@ -1,4 +1,4 @@
-// Native tests of the kernel crate (scalar reference vs the 4-lane loop). Any host Rust works:
+// Native tests of the kernel crate (scalar reference vs the 4-lane loop) and the native bench. Any host Rust works:
 // rustup's cargo if present, else Debian's, which needs its own rustc named explicitly.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,4 +19,4 @@ if (!works('cargo')) {
   cargo = '/usr/bin/cargo';
   env.RUSTC = '/usr/bin/rustc';
 }
-execFileSync(cargo, ['test', '--release', '-p', 'adamw-kernels', '--quiet'], { stdio: 'inherit', env });
+execFileSync(cargo, ['test', '--release', '-p', 'adamw-kernels', '-p', 'adamw-native-bench', '--quiet'], { stdio: 'inherit', env });

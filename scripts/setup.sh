@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh Debian machine (idempotent; fast when everything is present):
-# Debian packages for the wasm toolchain, pnpm at the pinned version, the workspace's npm deps.
+# Debian packages for the wasm toolchain and the browser tests, pnpm at the pinned version,
+# the workspace's npm deps. `--bench` also installs PyTorch, a peer the benchmark measures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-19)
+# Headless browser for the tarball tests (test/tarball/run.mjs browser), driven by playwright-core;
+# a font so the demo's screenshot has text.
+APT_PACKAGES+=(chromium fonts-dejavu-core)
+# PyTorch CPU (Debian's 1.13) for adamw-bench's torch rows and for regenerating test fixtures.
+[ "${1:-}" = "--bench" ] && APT_PACKAGES+=(python3-torch python3-numpy)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

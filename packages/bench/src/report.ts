@@ -1,0 +1,60 @@
+// What the table, the Markdown and the plot share: row labels, the reference row, the
+// bandwidth limit and the formatted cells.
+import type { Result } from './types.js';
+
+/** "torch foreach", "wasm-simd (no-guard)", "bandwidth stream". */
+export function rowLabel(r: Result): string {
+  const extra = r.checks && r.checks !== 'default' ? ` (${r.checks})` : '';
+  return `${r.backend}${r.variant ? ` ${r.variant}` : ''}${extra}`;
+}
+
+/** The row every ratio is relative to: wasm-simd, 1 thread, default checks. */
+export const reference = (results: readonly Result[], size: number): Result | undefined =>
+  results.find((r) => r.size === size && r.backend === 'wasm-simd' && r.threads === 1 && (r.checks ?? 'default') === 'default');
+
+/** The measured streaming limit at a size: the best bandwidth row, in GB/s. */
+export function bandwidthLimit(results: readonly Result[], size: number): number | undefined {
+  const rows = results.filter((r) => r.backend === 'bandwidth' && sizeMatches(r.size, size));
+  return rows.length ? Math.max(...rows.map((r) => r.gbPerSecond)) : undefined;
+}
+
+/** The bandwidth probe rounds sizes up to whole 32-byte blocks. */
+const sizeMatches = (probe: number, size: number): boolean => probe >= size && probe - size < 8;
+
+export const sizesOf = (results: readonly Result[]): number[] =>
+  [...new Set(results.filter((r) => r.backend !== 'bandwidth').map((r) => r.size))].sort((a, b) => a - b);
+
+export function rowsAt(results: readonly Result[], size: number): Result[] {
+  return results.filter((r) => (r.backend === 'bandwidth' ? sizeMatches(r.size, size) : r.size === size));
+}
+
+export function formatSize(n: number): string {
+  if (n >= 1 << 20 && n % (1 << 20) === 0) return `${n / (1 << 20)}M`;
+  if (n >= 1 << 10 && n % (1 << 10) === 0) return `${n / (1 << 10)}K`;
+  return String(n);
+}
+
+export const TABLE_HEADER = ['backend', 'threads', 'ns/param', 'min ns/param', 'median ms', 'GB/s', 'vs wasm-simd', '% bw', 'runs'] as const;
+
+const fixed = (x: number): string => (x >= 100 ? x.toFixed(1) : x >= 10 ? x.toFixed(2) : x.toFixed(3));
+
+export function tableCells(results: readonly Result[], size: number): string[][] {
+  const ref = reference(results, size);
+  const limit = bandwidthLimit(results, size);
+  return rowsAt(results, size).map((r) => [
+    rowLabel(r),
+    String(r.threads),
+    fixed(r.nsPerParam),
+    fixed(r.minNsPerParam),
+    fixed(r.medianMs),
+    r.gbPerSecond.toFixed(1),
+    ref ? `${(r.nsPerParam / ref.nsPerParam).toFixed(2)}×` : '—',
+    limit && r.threads === 1 ? `${((100 * r.gbPerSecond) / limit).toFixed(0)}%` : '—',
+    String(r.runs),
+  ]);
+}
+
+export const LEGEND =
+  'ns/param: median time of one step ÷ parameters; min: fastest repetition; GB/s: bytes a step moves ' +
+  '(28/param, 36 with amsgrad) ÷ median time; vs wasm-simd: time ÷ wasm-simd\'s (1 thread; > 1 is slower); ' +
+  '% bw: GB/s ÷ the best single-thread bandwidth probe at that size (shown for 1-thread rows).';

@@ -1,0 +1,128 @@
+// The adamw-bench CLI on a tiny size: the shape and sanity of its output, not its timings.
+// Needs only the built CLI (pnpm build): no torch, tfjs or cargo.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseCliArgs, UsageError } from '../src/args.js';
+import { median } from '../src/stats.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'adamw-bench-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const ROW_KEYS = ['backend', 'threads', 'size', 'nsPerParam', 'gbPerSecond', 'medianMs', 'minMs', 'runs'] as const;
+const BACKENDS = ['wasm-simd', 'wasm', 'js', 'tfjs-cpu', 'tfjs-wasm', 'torch', 'native', 'bandwidth'];
+
+interface Row {
+  backend: string;
+  threads: number;
+  size: number;
+  nsPerParam: number;
+  gbPerSecond: number;
+  medianMs: number;
+  minMs: number;
+  runs: number;
+  variant?: string;
+  checks?: string;
+}
+
+describe('adamw-bench CLI', () => {
+  it('writes a well-formed JSON report, table, chart and Markdown for a tiny run', async () => {
+    expect(existsSync(CLI), `${CLI} missing: run pnpm build first`).toBe(true);
+    const json = join(dir, 'out.json');
+    const svg = join(dir, 'out.svg');
+    const md = join(dir, 'out.md');
+    const { stdout } = await run(process.execPath, [
+      CLI, '--sizes', '4096', '--reps', '2', '--min-rep-ms', '2', '--backends', 'wasm-simd,js,bandwidth',
+      '--threads', '1', '--checks', '--json', json, '--plot', svg, '--markdown', md, '--quiet',
+    ], { timeout: 60_000 });
+
+    const doc = JSON.parse(readFileSync(json, 'utf8')) as { machine: Record<string, unknown>; results: Row[]; config: { command: string }; notes: string[] };
+    expect(typeof doc.machine['cpu']).toBe('string');
+    expect(doc.machine['cores']).toBeGreaterThan(0);
+    expect(doc.machine['node']).toBe(process.version);
+    expect(doc.config.command).toContain('--sizes 4096');
+
+    const results = doc.results;
+    expect(results.length).toBeGreaterThanOrEqual(2 + 2 + 2); // js×3 checks + wasm-simd×3 (when available) + 2 probes
+    for (const row of results) {
+      for (const key of ROW_KEYS) expect(row, `row ${JSON.stringify(row)} lacks ${key}`).toHaveProperty(key);
+      expect(BACKENDS).toContain(row.backend);
+      expect(Number.isInteger(row.threads) && row.threads >= 1).toBe(true);
+      for (const key of ['nsPerParam', 'gbPerSecond', 'medianMs', 'minMs'] as const) {
+        expect(Number.isFinite(row[key]) && row[key] > 0, `${row.backend}.${key} = ${row[key]}`).toBe(true);
+      }
+      expect(row.minMs).toBeLessThanOrEqual(row.medianMs);
+      expect(row.runs).toBe(2);
+      // ns/param and GB/s are consistent with the median time and 28 bytes/param.
+      expect(row.nsPerParam).toBeCloseTo((row.medianMs * 1e6) / row.size, 6);
+      expect(row.gbPerSecond).toBeCloseTo((28 * row.size) / (row.medianMs * 1e6), 6);
+    }
+    const ours = results.filter((r) => r.backend === 'js' || r.backend === 'wasm-simd');
+    expect(ours.every((r) => r.size === 4096 && r.checks !== undefined)).toBe(true);
+    expect(new Set(results.filter((r) => r.backend === 'js').map((r) => r.checks))).toEqual(new Set(['default', 'no-guard', 'clip']));
+    expect(results.filter((r) => r.backend === 'bandwidth').map((r) => r.variant).sort()).toEqual(['copy', 'stream']);
+
+    expect(stdout).toMatch(/^machine: /);
+    expect(stdout).toMatch(/\njs\s+1\s/);
+    expect(readFileSync(svg, 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+    expect(readFileSync(md, 'utf8')).toContain('| backend | threads | ns/param');
+
+    // --from-json renders the recorded run again without measuring.
+    const again = join(dir, 'again.md');
+    const rerun = await run(process.execPath, [CLI, '--from-json', json, '--markdown', again]);
+    expect(rerun.stdout).toContain('machine: ');
+    expect(readFileSync(again, 'utf8')).toContain(doc.config.command);
+  });
+
+  it('rejects bad options with a clear message and exit code 2', async () => {
+    for (const [args, message] of [
+      [['--sizes', '12x'], /--sizes: '12x' is not a positive integer/],
+      [['--backends', 'wasm-simd,cuda'], /unknown backend 'cuda'/],
+      [['--reps', '0'], /--reps must be a positive integer/],
+      [['--plot', 'chart.png'], /\.svg/],
+      [['--frobnicate'], /Unknown option '--frobnicate'/],
+      [['--from-json', join(dir, 'missing.json')], /cannot read/],
+    ] as const) {
+      const error = await run(process.execPath, [CLI, ...args]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      expect(error, `adamw-bench ${args.join(' ')} should fail`).toBeDefined();
+      expect(error!.code).toBe(2);
+      expect(error!.stderr).toMatch(message);
+    }
+  });
+
+  it('prints help', async () => {
+    const { stdout } = await run(process.execPath, [CLI, '--help']);
+    expect(stdout).toContain('--sizes');
+    expect(stdout).toContain('tfjs-wasm');
+  });
+});
+
+describe('adamw-bench argument parsing', () => {
+  it('parses sizes with suffixes, sorted and deduplicated', () => {
+    const args = parseCliArgs(['--sizes', '1m,4k,4096,64K']);
+    expect(args.sizes).toEqual([4096, 65536, 1048576]);
+    expect(parseCliArgs(['--size', '1000']).sizes).toEqual([1000]);
+    expect(parseCliArgs([]).sizes[0]).toBe(4096);
+    expect(parseCliArgs([]).sizes.at(-1)).toBe(16777216);
+  });
+
+  it('validates', () => {
+    expect(() => parseCliArgs(['--sizes', '0'])).toThrow(UsageError);
+    expect(() => parseCliArgs(['--sizes', '1,,2'])).toThrow(/empty items/);
+    expect(() => parseCliArgs(['--threads', '0'])).toThrow(/--threads/);
+    expect(() => parseCliArgs(['--budget', '-1'])).toThrow(/--budget/);
+    expect(() => parseCliArgs(['--size', '1', '--sizes', '2'])).toThrow(/not both/);
+    expect(() => parseCliArgs(['--sizes', String(2 ** 40)])).toThrow(/at most/);
+  });
+
+  it('takes medians', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+  });
+});

@@ -1,0 +1,39 @@
+// Browser consumer (smoke.html). Query: ?backend=auto|wasm-simd|wasm|js (default auto, which
+// must pick wasm-simd), &threads=N for the threaded variant (cross-origin-isolated pages),
+// &timing=1 for step times at 1M params. The result is window.smokeResult (a promise).
+import * as pkg from 'adamw-wasm';
+import { runSmoke } from './core.mjs';
+
+const q = new URLSearchParams(location.search);
+const backend = q.get('backend') ?? 'auto';
+const threads = q.has('threads') ? Number(q.get('threads')) : undefined;
+const out = document.getElementById('log');
+const lines = [];
+const log = (line) => {
+  lines.push(line);
+  out.textContent = lines.join('\n');
+};
+
+async function main() {
+  const [manifest, bin] = await Promise.all([
+    fetch('/fixture/adamw-default.json').then((r) => r.json()),
+    fetch('/fixture/adamw-default.bin').then((r) => r.arrayBuffer()),
+  ]);
+  const report = await runSmoke(pkg, { manifest, data: new Float32Array(bin) }, {
+    runtime: `browser (${crossOriginIsolated ? 'cross-origin isolated' : 'plain'}, backend ${backend})`,
+    backend, // 'auto' must pick wasm-simd; a forced backend must run as asked
+    forced: [], // each backend is its own page load (?backend=wasm, ?backend=js)
+    threads,
+    timing: q.get('timing') === '1',
+    log,
+  });
+  report.crossOriginIsolated = crossOriginIsolated;
+  report.userAgent = navigator.userAgent;
+  log('PASS');
+  return report;
+}
+
+window.smokeResult = main().catch((err) => {
+  log(`FAIL: ${err?.stack ?? err}`);
+  return { ok: false, error: String(err?.message ?? err) };
+});
