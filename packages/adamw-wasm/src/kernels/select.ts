@@ -31,8 +31,8 @@ export function resolveBackend(choice: BackendChoice, who: string): BackendName 
   return choice;
 }
 
-/** Below this many parameters one thread is faster than waking others (measured: bench/). */
-export const AUTO_THREADS_MIN_PARAMS = 1 << 20;
+/** Below this many parameters one thread is faster than waking sleeping workers (measured with a 2 ms gap between steps: bench/README.md). */
+export const AUTO_THREADS_MIN_PARAMS = 1 << 19;
 /** 'auto' never uses more threads than this: the step is memory-bound. */
 export const AUTO_THREADS_MAX = 8;
 

@@ -7,13 +7,13 @@
 import type { AdamScalars, GroupRegions, Kernel, SgdScalars } from './kernel.js';
 import { NORM_BLOCK } from './kernel.js';
 import { HYPER_BYTES, writeAdamHyper, writeSgdHyper } from './hyper.js';
-import { CONTROL_BYTES, MAX_THREADS, OP, SLOT, STACK_BYTES, type Constants } from './threads/control.js';
+import { CONTROL_BYTES, MAX_THREADS, OP, SLOT, SPIN_POLLS, STACK_BYTES, type Constants } from './threads/control.js';
 import { runSlice, type SliceExports } from './threads/slice.js';
 import { canBlockHere, spawnWorker, type WorkerHandle } from './threads/spawn.js';
 import { EXPECTED_ABI, type KernelExports } from './wasm.js';
 
 const PAGE_BYTES = 65536;
-const CONSTANTS: Constants = { slot: SLOT, op: OP, normBlock: NORM_BLOCK };
+const CONSTANTS: Constants = { slot: SLOT, op: OP, normBlock: NORM_BLOCK, spin: SPIN_POLLS };
 /** A step that makes no progress for this long means a worker is gone. */
 const STALL_MS = 30_000;
 
@@ -129,6 +129,7 @@ export class ThreadedKernel implements Kernel {
 
   #waitSync(): void {
     const started = Date.now();
+    for (let k = 0; k < SPIN_POLLS && Atomics.load(this.#i32, SLOT.pending) !== 0; k++);
     for (let p = Atomics.load(this.#i32, SLOT.pending); p !== 0; p = Atomics.load(this.#i32, SLOT.pending)) {
       Atomics.wait(this.#i32, SLOT.pending, p, 100);
       if (Date.now() - started > STALL_MS) this.#fail(`adamw-wasm: a worker did not finish its slice within ${STALL_MS / 1000} s`);

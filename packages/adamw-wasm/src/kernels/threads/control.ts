@@ -36,8 +36,12 @@ export const CONTROL_BYTES = (SLOT.results + MAX_THREADS) * 4;
 /** Stack per worker instance (the module is linked with the same size for the main instance). */
 export const STACK_BYTES = 65536;
 
+/** Polls of a shared slot before sleeping in Atomics.wait (tens of microseconds). */
+export const SPIN_POLLS = 20_000;
+
 export interface Constants {
   readonly slot: typeof SLOT;
   readonly op: typeof OP;
   readonly normBlock: number;
+  readonly spin: number;
 }

@@ -35,7 +35,11 @@ function workerMain(slice: typeof runSlice): void {
     // Read the generation before saying ready: a job may start the moment the main thread hears it.
     let seen = Atomics.load(i32, s.gen);
     post({ ready: true });
+    const spin = init.constants.spin;
     for (;;) {
+      // Jobs come in bursts (the guard, then one update per group): poll briefly before sleeping,
+      // since waking from Atomics.wait costs tens of microseconds.
+      for (let k = 0; k < spin && Atomics.load(i32, s.gen) === seen; k++);
       Atomics.wait(i32, s.gen, seen);
       seen = Atomics.load(i32, s.gen);
       if (u32[s.op] === init.constants.op.exit) return;
