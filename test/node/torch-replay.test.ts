@@ -6,6 +6,9 @@
 import { describe, it, expect } from 'vitest';
 import { AdamW, Adam } from 'adamw-wasm';
 import {
+  bitsOf,
+  compareArrays,
+  EXACT,
   fillGradient,
   hash32,
   initParams,
@@ -18,6 +21,7 @@ import {
   type FixtureSet,
   type HyperOptions,
   type TorchCase,
+  type Tolerance,
 } from '../fixtures/torch-fixtures.js';
 
 /*
@@ -41,76 +45,9 @@ export const PARAM_RTOL = 1e-5;
 export const PARAM_ATOL = 1e-7;
 export const STATE_RTOL = 1e-5;
 export const STATE_ATOL = 1e-7;
-/** Against no-FMA torch the same f32 operations in the same order give identical bits. */
-const EXACT = { rtol: 0, atol: 0 } as const;
 
 export const BACKENDS = ['wasm-simd', 'wasm', 'js'] as const;
 type Backend = (typeof BACKENDS)[number];
-
-interface Tolerance {
-  rtol: number;
-  atol: number;
-}
-
-// ------------------------------------------------------------------ comparison helpers
-
-const f32buf = new Float32Array(1);
-const u32buf = new Uint32Array(f32buf.buffer);
-
-function bitsOf(x: number): number {
-  f32buf[0] = x;
-  return u32buf[0] as number;
-}
-
-/** Spacing of float32 values at |x| (the ulp of x). */
-function ulpOf(x: number): number {
-  const a = Math.abs(Math.fround(x));
-  if (!Number.isFinite(a)) return NaN;
-  f32buf[0] = a;
-  u32buf[0] = (u32buf[0] as number) + 1;
-  return (f32buf[0] as number) - a;
-}
-
-/** Signed float32 bit patterns mapped onto a monotone integer line (so -0 and +0 coincide). */
-function ordered(x: number): number {
-  const b = bitsOf(x);
-  return b & 0x80000000 ? -(b & 0x7fffffff) : b;
-}
-
-/**
- * Elementwise |ours - ref| <= atol + rtol*|ref| (NaN only matches NaN). Returns null when every
- * element passes, otherwise a description of the worst element relative to its allowance.
- */
-export function compareArrays(label: string, ours: Float32Array, ref: Float32Array, tol: Tolerance): string | null {
-  if (ours.length < ref.length) return `${label}: length ${ours.length}, expected ${ref.length}`;
-  let worst = -1;
-  let worstRatio = 0;
-  let failures = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const o = ours[i] as number;
-    const r = ref[i] as number;
-    if (Number.isNaN(o) && Number.isNaN(r)) continue;
-    const err = Math.abs(o - r);
-    const allowed = tol.atol + tol.rtol * Math.abs(r);
-    const ratio = Number.isNaN(err) ? Infinity : err === 0 ? 0 : allowed === 0 ? Infinity : err / allowed;
-    if (ratio > 1) failures++;
-    if (ratio > worstRatio) {
-      worstRatio = ratio;
-      worst = i;
-    }
-  }
-  if (failures === 0) return null;
-  const o = ours[worst] as number;
-  const r = ref[worst] as number;
-  const err = Math.abs(o - r);
-  const rel = r === 0 ? Infinity : err / Math.abs(r);
-  return (
-    `${label}: ${failures}/${ref.length} elements out of tolerance (rtol ${tol.rtol}, atol ${tol.atol}); ` +
-    `worst [${worst}] ours ${o} ref ${r} |diff| ${err.toExponential(3)} rel ${rel.toExponential(3)} ` +
-    `= ${(err / ulpOf(r)).toFixed(1)} ulp(ref) (${Math.abs(ordered(o) - ordered(r))} float32 steps), ` +
-    `${worstRatio.toFixed(2)}x the allowance`
-  );
-}
 
 // ------------------------------------------------------------------ replay
 

@@ -265,7 +265,7 @@ describe('validation', () => {
     // factors
     ['etaMin > 1', () => s.cosine({ steps: 5, etaMin: 1.5 }), RangeError, 'schedules.cosine: etaMin must be in [0, 1] (got 1.5)'],
     ['etaMin < 0', () => s.cosineWarmRestarts({ t0: 5, etaMin: -0.1 }), RangeError, 'etaMin must be in [0, 1] (got -0.1)'],
-    ['etaMin NaN', () => s.cosineWarmRestarts({ t0: 5, etaMin: NaN }), RangeError, 'etaMin must be finite (got NaN)'],
+    ['etaMin NaN', () => s.cosineWarmRestarts({ t0: 5, etaMin: NaN }), RangeError, 'etaMin must be a number, not NaN (got NaN)'],
     ['etaMin a string', () => s.cosine({ steps: 5, etaMin: '0' as never }), TypeError, 'etaMin must be a number (got "0")'],
     ['startFactor > 1', () => s.linearWarmup({ steps: 5, startFactor: 2 }), RangeError, 'schedules.linearWarmup: startFactor must be in [0, 1] (got 2)'],
     ['startFactor < 0', () => s.linear({ steps: 5, startFactor: -1 }), RangeError, 'schedules.linear: startFactor must be in [0, 1] (got -1)'],

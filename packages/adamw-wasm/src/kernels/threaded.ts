@@ -132,10 +132,22 @@ export class ThreadedKernel implements Kernel {
     for (let k = 0; k < SPIN_POLLS && Atomics.load(this.#i32, SLOT.pending) !== 0; k++);
     for (let p = Atomics.load(this.#i32, SLOT.pending); p !== 0; p = Atomics.load(this.#i32, SLOT.pending)) {
       Atomics.wait(this.#i32, SLOT.pending, p, 100);
-      if (Date.now() - started > STALL_MS) this.#fail(`adamw-wasm: a worker did not finish its slice within ${STALL_MS / 1000} s`);
+      if (Date.now() - started > STALL_MS) this.#fail(this.#stallMessage());
       if (this.#broken) break;
     }
     this.#finish();
+  }
+
+  /** Which workers never picked up the current job (asleep through the wake-up, or gone). */
+  #stallMessage(): string {
+    const gen = Atomics.load(this.#i32, SLOT.gen);
+    const behind: string[] = [];
+    for (let k = 1; k < this.threads; k++) {
+      const picked = Atomics.load(this.#i32, SLOT.picked + k);
+      if (picked !== gen) behind.push(`worker ${k} last picked up job ${picked}`);
+    }
+    const state = behind.length > 0 ? behind.join(', ') : 'every worker picked it up';
+    return `adamw-wasm: job ${gen} did not finish within ${STALL_MS / 1000} s (${state}; ${Atomics.load(this.#i32, SLOT.pending)} pending)`;
   }
 
   async #waitAsync(): Promise<void> {
@@ -157,7 +169,7 @@ export class ThreadedKernel implements Kernel {
       const result = waitAsync?.(this.#i32, SLOT.pending, p, 100);
       if (result?.async) await result.value;
       else if (!result) await new Promise((r) => setTimeout(r, 0));
-      if (Date.now() - started > STALL_MS) this.#fail(`adamw-wasm: a worker did not finish its slice within ${STALL_MS / 1000} s`);
+      if (Date.now() - started > STALL_MS) this.#fail(this.#stallMessage());
       if (this.#broken) break;
     }
   }

@@ -6,9 +6,10 @@
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   const name = (value as object).constructor?.name;
-  return name && name !== 'Object' ? `a ${name}` : `a ${typeof value}`;
+  return name && name !== 'Object' ? `a ${name}` : 'an object';
 }
 
 export function typeError(who: string, path: string, rule: string, got: unknown): never {

@@ -1,25 +1,11 @@
 /**
- * Argument checks for the schedule factories. Same message shape as the optimizers'
- * (`who: name must be rule (got value)`): wrong type → TypeError, wrong value → RangeError.
- * Kept local so the schedules stay a self-contained, dependency-free module.
+ * Argument checks for the schedule factories, on top of the optimizers' primitives (same
+ * message shape, `who: name must be rule (got value)`): wrong type → TypeError, wrong value →
+ * RangeError.
  */
 
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  const name = (value as object).constructor?.name;
-  return name && name !== 'Object' ? `a ${name}` : 'an object';
-}
-
-export function typeError(who: string, name: string, rule: string, got: unknown): never {
-  throw new TypeError(`${who}: ${name} must be ${rule} (got ${show(got)})`);
-}
-
-export function rangeError(who: string, name: string, rule: string, got: unknown): never {
-  throw new RangeError(`${who}: ${name} must be ${rule} (got ${show(got)})`);
-}
+export { typeError, rangeError, checkNonNegative, checkPositive } from '../optimizers/validate.js';
+import { checkUnitInterval, rangeError, typeError } from '../optimizers/validate.js';
 
 /** The options bag: a plain object whose keys are all known (unknown keys are usually typos). */
 export function checkOptions(who: string, value: unknown, known: readonly string[]): Record<string, unknown> {
@@ -28,12 +14,6 @@ export function checkOptions(who: string, value: unknown, known: readonly string
     if (!known.includes(key)) throw new TypeError(`${who}: unknown option ${key}; known options are ${known.join(', ')}`);
   }
   return value as Record<string, unknown>;
-}
-
-function checkNumber(who: string, name: string, value: unknown): number {
-  if (typeof value !== 'number') typeError(who, name, 'a number', value);
-  if (!Number.isFinite(value)) rangeError(who, name, 'finite', value);
-  return value;
 }
 
 /** Step counts: integers (torch requires ints), safe so that t - start stays exact. */
@@ -45,23 +25,7 @@ export function checkInteger(who: string, name: string, value: unknown, min: num
 }
 
 /** Multipliers relative to the base lr (startFactor, endFactor, etaMin): in [0, 1]. */
-export function checkFactor(who: string, name: string, value: unknown): number {
-  const x = checkNumber(who, name, value);
-  if (!(x >= 0 && x <= 1)) rangeError(who, name, 'in [0, 1]', x);
-  return x;
-}
-
-export function checkPositive(who: string, name: string, value: unknown): number {
-  const x = checkNumber(who, name, value);
-  if (!(x > 0)) rangeError(who, name, '> 0', x);
-  return x;
-}
-
-export function checkNonNegative(who: string, name: string, value: unknown): number {
-  const x = checkNumber(who, name, value);
-  if (!(x >= 0)) rangeError(who, name, '>= 0', x);
-  return x;
-}
+export const checkFactor = checkUnitInterval;
 
 /** `undefined` counts as absent, so `{ etaMin: maybeUndefined }` from JS gets the default. */
 export function optional<T>(value: unknown, fallback: T, check: (v: unknown) => T): T {

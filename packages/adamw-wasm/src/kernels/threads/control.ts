@@ -27,12 +27,14 @@ export const SLOT = {
   out: 12,
   /** Per-thread results (all-finite flags) start here. */
   results: 16,
+  /** Per-thread: the last job generation the thread picked up (for stall diagnostics). */
+  picked: 16 + 64,
 } as const;
 
 export const OP = { adam: 1, sgd: 2, sumSquares: 3, allFinite: 4, exit: 5 } as const;
 
 export const MAX_THREADS = 64;
-export const CONTROL_BYTES = (SLOT.results + MAX_THREADS) * 4;
+export const CONTROL_BYTES = (SLOT.picked + MAX_THREADS) * 4;
 /** Stack per worker instance (the module is linked with the same size for the main instance). */
 export const STACK_BYTES = 65536;
 

@@ -29,7 +29,7 @@ function workerMain(slice: typeof runSlice): void {
     const ex = instance.exports as unknown as SliceExports & { __stack_pointer: WebAssembly.Global };
     ex.__stack_pointer.value = init.stackTop;
     const s = init.constants.slot;
-    const words = (s.results + 64) as number;
+    const words = (s.picked + 64) as number;
     const i32 = new Int32Array(init.memory.buffer, init.control, words);
     const u32 = new Uint32Array(init.memory.buffer, init.control, words);
     // Read the generation before saying ready: a job may start the moment the main thread hears it.
@@ -42,6 +42,7 @@ function workerMain(slice: typeof runSlice): void {
       for (let k = 0; k < spin && Atomics.load(i32, s.gen) === seen; k++);
       Atomics.wait(i32, s.gen, seen);
       seen = Atomics.load(i32, s.gen);
+      Atomics.store(i32, s.picked + init.index, seen);
       if (u32[s.op] === init.constants.op.exit) return;
       try {
         if (seen === init.failAtGeneration) throw new Error('injected worker failure');
