@@ -18,8 +18,7 @@
  *            (import map to the tarball's dist/index.js), plain and cross-origin isolated
  *            (COOP/COEP), forced 'wasm' and 'js'; the demo (examples/browser) built with Vite
  *            from the installed tarball, plain and isolated; screenshots in test/artifacts/
- * A threaded variant ({ threads: 2 } + stepAsync()) runs in node, deno and the isolated page
- * when the built package has opt.threads, and is skipped with a note when it does not.
+ * A threaded variant ({ threads: 2 } + stepAsync()) runs in node, deno and the isolated page.
  * Ends with "N passed, N failed"; exits 1 on any failure.
  */
 import { spawn } from 'node:child_process';

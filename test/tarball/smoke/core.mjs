@@ -8,9 +8,8 @@
  * `{ manifest, data }` (the .json parsed, the .bin as a Float32Array). The package itself is
  * passed in as a module namespace (`import * as pkg from 'adamw-wasm'` or `require(...)`).
  *
- * Threads: when the package exposes `opt.threads` / `opt.stepAsync()`, `runSmoke(..., {
- * threads: 2 })` adds a threaded variant that steps with `await opt.stepAsync()`; when it
- * does not, the variant is skipped with a note (feature detection, nothing else changes).
+ * Threads: `runSmoke(..., { threads: 2 })` adds a threaded variant that steps with
+ * `await opt.stepAsync()`; a build without `opt.threads` fails it.
  */
 
 // ------------------------------------------------------------ inputs (test/fixtures/README.md)
@@ -175,17 +174,13 @@ export async function runSmoke(pkg, fixture, { runtime, backend = 'auto', expect
   const hasThreads = await detectThreads(pkg);
   let threaded = false;
   if (threads !== undefined) {
-    if (hasThreads) {
-      const r = await replay(pkg, fixture, { backend, threads });
-      assert(r.threads === threads, `asked for threads: ${threads}, opt.threads is ${r.threads}`);
-      report.runs.push({ asked: `${backend}, threads: ${threads}`, threaded: true, ...r });
-      log(`threads: ${threads} (opt.threads = ${r.threads}), stepAsync(): ${r.steps} steps, ${r.arrays} arrays bit-identical to PyTorch`);
-      threaded = true;
-    } else {
-      const note = 'threads: this build has no opt.threads/stepAsync yet, threaded variant skipped';
-      report.notes.push(note);
-      log(note);
-    }
+    // The package has threads now: a build without them is a failure, not a skip.
+    assert(hasThreads, 'threads: the built package has no opt.threads/stepAsync');
+    const r = await replay(pkg, fixture, { backend, threads });
+    assert(r.threads === threads, `asked for threads: ${threads}, opt.threads is ${r.threads}`);
+    report.runs.push({ asked: `${backend}, threads: ${threads}`, threaded: true, ...r });
+    log(`threads: ${threads} (opt.threads = ${r.threads}), stepAsync(): ${r.steps} steps, ${r.arrays} arrays bit-identical to PyTorch`);
+    threaded = true;
   }
   if (timing) {
     const single = hasThreads ? 1 : undefined; // 'auto' could use workers at 1M params
