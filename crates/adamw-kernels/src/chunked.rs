@@ -94,39 +94,25 @@ unsafe fn adam_variant<V: F32x4, const AMSGRAD: bool, const L2: bool, const AFTE
 pub unsafe fn sgd<V: F32x4>(hp: &SgdHyper, a: &Arrays, len: usize) {
     if hp.has(FLAG_MOMENTUM) {
         dispatch3!(
-            sgd_variant::<V>(hp, a, len),
+            sgd_momentum::<V>(hp, a, len),
             hp.has(FLAG_L2),
             hp.has(FLAG_NESTEROV),
             hp.has(FLAG_FIRST_STEP)
         )
     } else if hp.has(FLAG_L2) {
-        sgd_plain::<V, true>(hp, a, len)
+        sgd_variant::<V, false, true, false, false>(hp, a, len)
     } else {
-        sgd_plain::<V, false>(hp, a, len)
+        sgd_variant::<V, false, false, false, false>(hp, a, len)
     }
 }
 
 #[inline(always)]
-unsafe fn sgd_plain<V: F32x4, const L2: bool>(hp: &SgdHyper, a: &Arrays, len: usize) {
-    let Arrays { params, grads, .. } = *a;
-    let (grad_scale, decay, l2, neg_lr) =
-        (V::splat(hp.grad_scale), V::splat(hp.decay_factor), V::splat(hp.l2), V::splat(hp.neg_lr));
-    let vector_end = len & !3;
-    let mut i = 0;
-    while i < vector_end {
-        let theta0 = V::load(params.add(i));
-        let mut g = V::load(grads.add(i)).mul(grad_scale);
-        if L2 {
-            g = g.add(l2.mul(theta0));
-        }
-        theta0.mul(decay).add(neg_lr.mul(g)).store(params.add(i));
-        i += 4;
-    }
-    scalar::sgd_range(hp, a, vector_end, len);
+unsafe fn sgd_momentum<V: F32x4, const L2: bool, const NESTEROV: bool, const FIRST: bool>(hp: &SgdHyper, a: &Arrays, len: usize) {
+    sgd_variant::<V, true, L2, NESTEROV, FIRST>(hp, a, len)
 }
 
 #[inline(always)]
-unsafe fn sgd_variant<V: F32x4, const L2: bool, const NESTEROV: bool, const FIRST: bool>(
+unsafe fn sgd_variant<V: F32x4, const MOMENTUM: bool, const L2: bool, const NESTEROV: bool, const FIRST: bool>(
     hp: &SgdHyper,
     a: &Arrays,
     len: usize,
@@ -143,9 +129,17 @@ unsafe fn sgd_variant<V: F32x4, const L2: bool, const NESTEROV: bool, const FIRS
         if L2 {
             g = g.add(l2.mul(theta0));
         }
-        let buf = if FIRST { g } else { V::load(buffer.add(i)).mul(momentum).add(grad_coeff.mul(g)) };
-        buf.store(buffer.add(i));
-        let d = if NESTEROV { g.add(momentum.mul(buf)) } else { buf };
+        let d = if MOMENTUM {
+            let buf = if FIRST { g } else { V::load(buffer.add(i)).mul(momentum).add(grad_coeff.mul(g)) };
+            buf.store(buffer.add(i));
+            if NESTEROV {
+                g.add(momentum.mul(buf))
+            } else {
+                buf
+            }
+        } else {
+            g
+        };
         theta0.mul(decay).add(neg_lr.mul(d)).store(params.add(i));
         i += 4;
     }
