@@ -14,6 +14,32 @@ const log = (line) => {
   out.textContent = lines.join('\n');
 };
 
+/**
+ * A page's main thread may not block: 'auto' must stay single-threaded even for a large model
+ * (so existing step() code keeps working when a site turns on COOP/COEP), and an explicit
+ * thread count must refuse step() with a pointer to stepAsync().
+ */
+async function checkMainThread() {
+  const big = await pkg.AdamW.create([{ size: 1 << 20 }]);
+  if (big.threads !== 1) throw new Error(`'auto' picked ${big.threads} threads on a page's main thread`);
+  big.step();
+  big.dispose();
+  if (!crossOriginIsolated) return;
+  const threaded = await pkg.AdamW.create([{ size: 1 << 20 }], { threads: 2 });
+  let message = '';
+  try {
+    threaded.step();
+  } catch (error) {
+    message = String(error?.message ?? error);
+  }
+  if (!/use await opt\.stepAsync\(\)/.test(message)) {
+    throw new Error(`step() with threads on the main thread should point to stepAsync(), got: "${message}"`);
+  }
+  if ((await threaded.stepAsync()).skipped !== false) throw new Error('stepAsync() did not step');
+  threaded.dispose();
+  log("main thread: 'auto' stays at 1 thread for 1M params; with threads: 2, step() refuses and points to stepAsync()");
+}
+
 async function main() {
   const [manifest, bin] = await Promise.all([
     fetch('/fixture/adamw-default.json').then((r) => r.json()),
@@ -29,6 +55,7 @@ async function main() {
   });
   report.crossOriginIsolated = crossOriginIsolated;
   report.userAgent = navigator.userAgent;
+  await checkMainThread();
   log('PASS');
   return report;
 }
