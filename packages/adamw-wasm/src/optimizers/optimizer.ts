@@ -62,9 +62,7 @@ type StepPlan = Generator<Call<unknown>, StepResult, unknown>;
 
 const totalLength = (groups: readonly { length: number }[]): number => groups.reduce((n, g) => n + g.length, 0);
 
-type PlannedShape = GroupShape;
-
-function shapesOf<H extends CommonHyper>(family: Family<H, unknown>, planned: readonly PlannedGroup<H>[]): PlannedShape[] {
+function shapesOf<H extends CommonHyper>(family: Family<H, unknown>, planned: readonly PlannedGroup<H>[]): GroupShape[] {
   return planned.map((g) => ({ length: g.length, state: family.state(g.hyper) }));
 }
 
@@ -88,7 +86,6 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
   readonly #backend: BackendName;
   #kernelOptions: ThreadedOptions;
   #options: PlannedOptions<H>;
-  #global: GlobalOptions;
   #disposed = false;
 
   /** @internal */
@@ -115,7 +112,6 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
   protected constructor(family: Family<H, Scalars>, options: PlannedOptions<H>, backend: BackendName) {
     this.#family = family;
     this.#options = options;
-    this.#global = options.global;
     this.#backend = backend;
     this.#kernelOptions = {};
   }
@@ -150,11 +146,11 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
 
   /** Gradient clipping's max norm, or undefined. */
   get clipGradNorm(): number | undefined {
-    return this.#global.clipGradNorm;
+    return this.#options.global.clipGradNorm;
   }
 
   get nonFinite(): GlobalOptions['nonFinite'] {
-    return this.#global.nonFinite;
+    return this.#options.global.nonFinite;
   }
 
   /**
@@ -165,7 +161,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     this.#assertUsable('addParamGroup');
     const planned = planGroup(this.#family, this.#options, spec, this.#groups.length);
     assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(this.#family, [planned])), this.#family.name);
-    const threads = await resolveThreads(this.#global.threads, this.#backend, planned.length, this.#family.name);
+    const threads = await resolveThreads(this.#options.global.threads, this.#backend, planned.length, this.#family.name);
     const kernel = await createKernel(this.#backend, threads, this.#kernelOptions);
     if (this.#disposed) {
       kernel.dispose();
@@ -205,7 +201,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     const who = this.#family.name;
     const family = this.#family;
     const groups = this.#groups;
-    const { clipGradNorm, nonFinite } = this.#global;
+    const { clipGradNorm, nonFinite } = this.#options.global;
     let gradNorm: number | undefined;
     let finite = true;
     if (clipGradNorm !== undefined) {
@@ -271,7 +267,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     const state: OptimizerState = {
       optimizer: this.#family.name,
       stepCount: this.stepCount,
-      options: { clipGradNorm: this.#global.clipGradNorm ?? null, nonFinite: this.#global.nonFinite },
+      options: { clipGradNorm: this.#options.global.clipGradNorm ?? null, nonFinite: this.#options.global.nonFinite },
       includesParams: includeParams,
       groups: this.#groups.map((g) => ({
         size: g.size,
@@ -302,8 +298,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
       g.stepsTaken = saved.stepCount;
     });
     this.stepCount = state.stepCount;
-    this.#global = { ...this.#global, ...restored.global };
-    this.#options = { ...this.#options, global: this.#global };
+    this.#options = { ...this.#options, global: { ...this.#options.global, ...restored.global } };
   }
 
   #checkCompatible(who: string, state: OptimizerState): { hypers: H[]; global: Partial<GlobalOptions> } {
@@ -335,13 +330,11 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
       return h;
     });
     const opts = state.options;
-    const global: Partial<GlobalOptions> = {};
-    const planned = planOptions(family, {
+    const { clipGradNorm, nonFinite } = planOptions(family, {
       ...(opts.clipGradNorm === null || opts.clipGradNorm === undefined ? {} : { clipGradNorm: opts.clipGradNorm }),
       ...(opts.nonFinite === undefined ? {} : { nonFinite: opts.nonFinite }),
-    });
-    Object.assign(global, { clipGradNorm: planned.global.clipGradNorm, nonFinite: planned.global.nonFinite });
-    return { hypers, global };
+    }).global;
+    return { hypers, global: { clipGradNorm, nonFinite } };
   }
 
   /** @internal Creates an optimizer shaped like a saved state, then loads it. */
