@@ -1,6 +1,7 @@
 /**
  * Worker threads over one shared memory: bit-identical to one thread for any thread count,
- * sync and async steps, clear errors, a dying worker, and processes that forget dispose().
+ * sync and async steps, clear errors, and processes that forget dispose(). Worker failures:
+ * threads-faults.test.ts; the protocol under forced preemption: threads-protocol.test.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -73,19 +74,6 @@ describe('threads option', () => {
     opt.groups[0]!.grads[19_999] = NaN; // in the worker's slice
     expect(() => opt.step()).toThrow(/grads\[19999\] = NaN/);
     arraysOf(opt).forEach((a, i) => expect(firstBitDifference(a, before[i]!)).toBe(-1));
-    opt.dispose();
-  });
-});
-
-describe('a worker that fails mid-step', () => {
-  it('fails the step with a clear error, and the optimizer refuses further steps', async () => {
-    // Each kernel call is one job generation; the guard is job 1, the update job 2.
-    const options = { threads: 2, [Symbol.for('adamw-wasm.testKernelOptions')]: { failAtGeneration: 2 } };
-    const opt = await AdamW.create([{ init: varied(20_000, 1) }], options as never);
-    opt.groups[0]!.grads.fill(1);
-    expect(() => opt.step()).toThrow(/^adamw-wasm: worker 1 failed during a step; the optimizer's parameters may be partly updated, so it refuses further steps: recreate it$/);
-    expect(() => opt.step()).toThrow(/refuses further steps/);
-    await expect(opt.stepAsync()).rejects.toThrow(/refuses further steps/);
     opt.dispose();
   });
 });

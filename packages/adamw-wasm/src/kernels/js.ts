@@ -49,8 +49,10 @@ export class JsKernel extends SingleThreadedKernel {
       expAvgSq[i] = v;
       let second = v;
       if (maxExpAvgSq !== undefined) {
-        // Math.max returns NaN if either side is NaN, like torch.maximum and f32x4.max.
-        second = Math.max(maxExpAvgSq[i]!, v);
+        // NaN if either side is NaN, like torch.maximum and f32x4.max, and the same NaN as the
+        // wasm kernels (Math.max's own NaN has the sign bit set on x86).
+        const old = maxExpAvgSq[i]!;
+        second = old !== old || v !== v ? NaN : Math.max(old, v);
         maxExpAvgSq[i] = second;
       }
       const denom = f32(f32(f32(Math.sqrt(second)) / biasCorrection2Sqrt) + eps);
@@ -114,6 +116,9 @@ export class JsKernel extends SingleThreadedKernel {
   }
 
   dispose(): void {
+    const buffer = this.buffer;
     this.buffer = undefined;
+    // Transferring detaches the buffer, so callers' views let go of the memory.
+    if (buffer !== undefined) structuredClone(buffer, { transfer: [buffer] });
   }
 }

@@ -72,6 +72,8 @@ export interface Kernel {
    * browser main thread, which must not block: use the async calls there.
    */
   readonly canBlock: boolean;
+  /** Why the kernel can no longer run (a worker failed or stopped); every call then throws it. */
+  readonly fault: Error | undefined;
   /** First byte the caller may lay arrays out from (before `reserve`). */
   readonly firstFreeByte: number;
   /**
@@ -91,6 +93,10 @@ export interface Kernel {
   sgdAsync(regions: GroupRegions, scalars: SgdScalars): Promise<void>;
   sumSquaresAsync(byteOffset: number, length: number): Promise<number>;
   allFiniteAsync(byteOffset: number, length: number): Promise<boolean>;
+  /**
+   * Releases the memory: views over a non-shared memory are detached (their length becomes 0),
+   * and the kernel drops every reference to it. Later calls throw.
+   */
   dispose(): void;
 }
 
@@ -100,6 +106,7 @@ export abstract class SingleThreadedKernel implements Kernel {
   abstract readonly firstFreeByte: number;
   readonly threads = 1;
   readonly canBlock = true;
+  readonly fault = undefined;
   abstract reserve(endByte: number): ArrayBufferLike;
   abstract adam(regions: GroupRegions, scalars: AdamScalars): void;
   abstract sgd(regions: GroupRegions, scalars: SgdScalars): void;

@@ -2,7 +2,7 @@ import type { BackendChoice, BackendName, Kernel } from './kernel.js';
 import { JsKernel } from './js.js';
 import { canRun, compileModule, type ModuleFlavour } from './modules.js';
 import { WasmKernel } from './wasm.js';
-import { ThreadedKernel, type ThreadedOptions } from './threaded.js';
+import { ThreadedKernel } from './threaded.js';
 import { canBlockHere, coreCount, workersAvailable } from './threads/spawn.js';
 
 const flavourOf: Record<Exclude<BackendName, 'js'>, ModuleFlavour> = { 'wasm-simd': 'simd', wasm: 'baseline' };
@@ -75,8 +75,8 @@ export async function resolveThreads(choice: 'auto' | number, backend: BackendNa
   return choice;
 }
 
-export async function createKernel(backend: BackendName, threads = 1, options: ThreadedOptions = {}): Promise<Kernel> {
+export async function createKernel(backend: BackendName, threads = 1): Promise<Kernel> {
   if (backend === 'js') return new JsKernel();
-  if (threads > 1) return ThreadedKernel.create(await compileModule('threads'), threads, options);
+  if (threads > 1) return ThreadedKernel.create(await compileModule('threads'), threads);
   return WasmKernel.instantiate(await compileModule(flavourOf[backend]), backend);
 }

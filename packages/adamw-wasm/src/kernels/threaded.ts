@@ -1,44 +1,66 @@
 /**
- * The SIMD kernel on N threads over one shared memory: the main thread and N − 1 workers each
- * take a contiguous, block-aligned slice of every call. Coordination is a control block in
- * shared memory and Atomics (no message per step). Results are bit-identical for any N:
- * updates are elementwise, and norms are per-block sums added in block order on the main thread.
+ * The SIMD kernel on N threads over one shared memory: the main thread and N − 1 workers split
+ * every call into N contiguous, block-aligned slices, claimed through a control block in
+ * shared memory (threads/control.ts; no message per step). Results are bit-identical for any N
+ * and any assignment of slices to threads: updates are elementwise, and norms are per-block
+ * sums added in block order on the main thread.
+ *
+ * Failures: a slice that throws fails its call at once; a worker that ends (an exception
+ * outside a slice, process.exit) marks itself gone in shared memory, which a waiting main
+ * thread sees at once; a worker that vanishes without a trace while holding a slice is caught
+ * by the no-progress watchdog. After any failure every call throws.
  */
 import type { AdamScalars, GroupRegions, Kernel, SgdScalars } from './kernel.js';
 import { NORM_BLOCK } from './kernel.js';
 import { HYPER_BYTES, writeAdamHyper, writeSgdHyper } from './hyper.js';
-import { CONTROL_BYTES, MAX_THREADS, OP, SLOT, SPIN_POLLS, STACK_BYTES, type Constants } from './threads/control.js';
-import { runSlice, type SliceExports } from './threads/slice.js';
+import { CONTROL_BYTES, CONTROL_WORDS, MAX_THREADS, OP, SLOT, SPIN_POLLS, STACK_BYTES, type Constants, type SyncOps } from './threads/control.js';
+import { runJob, runSlice, type SliceExports } from './threads/slice.js';
 import { canBlockHere, spawnWorker, type WorkerHandle } from './threads/spawn.js';
+import { WORKER_SOURCE, type WorkerInit } from './threads/worker-source.js';
 import { EXPECTED_ABI, type KernelExports } from './wasm.js';
 
 const PAGE_BYTES = 65536;
-const CONSTANTS: Constants = { slot: SLOT, op: OP, normBlock: NORM_BLOCK, spin: SPIN_POLLS };
-/** A step that makes no progress for this long means a worker is gone. */
-const STALL_MS = 30_000;
+/**
+ * A job whose unfinished slices all belong to live threads, yet makes no progress for this long,
+ * means a thread vanished without running its exit handler (killed outright). Generous, because
+ * a thread preempted by an overloaded machine looks the same for a while.
+ */
+const STALL_MS = 10_000;
 
 const align = (n: number, to: number): number => Math.ceil(n / to) * to;
 type Exports = KernelExports & SliceExports & { __stack_pointer: WebAssembly.Global };
 
+/** Substitutes for the protocol's primitives; production uses the defaults. */
 export interface ThreadedOptions {
-  /** Test hook: worker 1 throws during this job generation. */
-  readonly failAtGeneration?: number;
+  /** The Atomics operations the main thread uses (default `Atomics`). */
+  readonly sync?: SyncOps;
+  /** The workers' program (default WORKER_SOURCE; see workerProgram). */
+  readonly workerSource?: string;
+  /** Polls before sleeping (default SPIN_POLLS). */
+  readonly spin?: number;
+}
+
+/** Everything that holds the memory: dropped on dispose, so it can be collected while the kernel is still referenced. */
+interface Live {
+  readonly memory: WebAssembly.Memory;
+  readonly exports: Exports;
+  readonly i32: Int32Array;
+  readonly u32: Uint32Array;
+  view: DataView | undefined;
 }
 
 export class ThreadedKernel implements Kernel {
   readonly backend = 'wasm-simd' as const;
   readonly canBlock = canBlockHere();
   readonly firstFreeByte: number;
-  readonly #memory: WebAssembly.Memory;
-  readonly #exports: Exports;
-  readonly #i32: Int32Array;
-  readonly #u32: Uint32Array;
+  readonly #constants: Constants;
+  readonly #sync: SyncOps;
   readonly #workers: WorkerHandle[] = [];
+  #live: Live | undefined;
   #hyperOffset = -1;
   #partials = -1;
-  #view: DataView | undefined;
-  #broken: Error | undefined;
-  #disposed = false;
+  #gen = 0;
+  #fault: Error | undefined;
 
   static async create(module: WebAssembly.Module, threads: number, options: ThreadedOptions = {}): Promise<ThreadedKernel> {
     if (!(Number.isInteger(threads) && threads >= 2 && threads <= MAX_THREADS)) {
@@ -54,12 +76,15 @@ export class ThreadedKernel implements Kernel {
     const end = stacks + (threads - 1) * STACK_BYTES;
     const have = memory.buffer.byteLength / PAGE_BYTES;
     if (Math.ceil(end / PAGE_BYTES) > have) memory.grow(Math.ceil(end / PAGE_BYTES) - have);
-    const kernel = new ThreadedKernel(memory, exports, control, threads, end);
+    const constants: Constants = { slot: SLOT, op: OP, normBlock: NORM_BLOCK, spin: options.spin ?? SPIN_POLLS, words: CONTROL_WORDS };
+    const i32 = new Int32Array(memory.buffer, control, CONTROL_WORDS);
+    const live: Live = { memory, exports, i32, u32: new Uint32Array(memory.buffer, control, CONTROL_WORDS), view: undefined };
+    const kernel = new ThreadedKernel(live, threads, end, constants, options.sync ?? Atomics);
+    Atomics.store(i32, SLOT.alive, 1); // the main thread, which claims slices too
     try {
       for (let index = 1; index < threads; index++) {
-        const stackTop = stacks + index * STACK_BYTES;
-        const init = { module, memory, control, index, stackTop, constants: CONSTANTS, ...(index === 1 && options.failAtGeneration !== undefined ? { failAtGeneration: options.failAtGeneration } : {}) };
-        kernel.#workers.push(await spawnWorker(init, (why) => kernel.#fail(`adamw-wasm: ${why}`)));
+        const init: WorkerInit = { module, memory, control, index, threads, stackTop: stacks + index * STACK_BYTES, constants };
+        kernel.#workers.push(await spawnWorker(options.workerSource ?? WORKER_SOURCE, init, (why) => kernel.#workerGone(index, why)));
       }
     } catch (error) {
       kernel.dispose();
@@ -68,110 +93,143 @@ export class ThreadedKernel implements Kernel {
     return kernel;
   }
 
-  private constructor(memory: WebAssembly.Memory, exports: Exports, control: number, readonly threads: number, firstFreeByte: number) {
-    this.#memory = memory;
-    this.#exports = exports;
-    const words = CONTROL_BYTES / 4;
-    this.#i32 = new Int32Array(memory.buffer, control, words);
-    this.#u32 = new Uint32Array(memory.buffer, control, words);
+  private constructor(live: Live, readonly threads: number, firstFreeByte: number, constants: Constants, sync: SyncOps) {
+    this.#live = live;
+    this.#constants = constants;
+    this.#sync = sync;
     this.firstFreeByte = firstFreeByte;
   }
 
   reserve(endByte: number): ArrayBufferLike {
+    const live = this.#usable();
     // After the arrays: per-block partial sums (enough for the longest possible group), then
     // the hyperparameter block.
     this.#partials = align(endByte, 8);
     const maxBlocks = Math.ceil(endByte / 4 / NORM_BLOCK) + 1;
     this.#hyperOffset = align(this.#partials + 8 * maxBlocks, 8);
     const needed = Math.ceil((this.#hyperOffset + HYPER_BYTES) / PAGE_BYTES);
-    const have = this.#memory.buffer.byteLength / PAGE_BYTES;
+    const have = live.memory.buffer.byteLength / PAGE_BYTES;
     if (needed > have) {
       try {
-        this.#memory.grow(needed - have);
+        live.memory.grow(needed - have);
       } catch (cause) {
         throw new RangeError(`adamw-wasm: could not grow shared WebAssembly memory to ${needed * PAGE_BYTES} bytes (${String(cause)})`);
       }
     }
-    const buffer = this.#memory.buffer;
-    this.#view = new DataView(buffer);
-    return buffer;
+    live.view = new DataView(live.memory.buffer);
+    return live.memory.buffer;
   }
 
-  #fail(message: string): void {
-    this.#broken ??= new Error(`${message}; the optimizer's parameters may be partly updated, so it refuses further steps: recreate it`);
+  /** Why this kernel can no longer run: a failure seen earlier, or a worker that has stopped since. */
+  get fault(): Error | undefined {
+    const live = this.#live;
+    if (this.#fault === undefined && live !== undefined) {
+      for (let k = 1; k < this.threads; k++) {
+        if (this.#sync.load(live.i32, SLOT.alive + k) !== 1) this.#fault = new Error(`adamw-wasm: worker ${k} has stopped`);
+      }
+    }
+    return this.#fault;
   }
 
-  /** Writes a job and wakes the workers; the main thread then runs slice 0. */
-  #start(op: number, fields: Partial<Record<keyof typeof SLOT, number>>, length: number): void {
-    if (this.#broken) throw this.#broken;
-    if (this.#disposed || this.#view === undefined) throw new Error('adamw-wasm: kernel used before reserve() or after dispose()');
-    const u32 = this.#u32;
+  #failWith(message: string): never {
+    this.#fault ??= new Error(`adamw-wasm: ${message}`);
+    throw this.#fault;
+  }
+
+  /** A worker's exit seen on the event loop: mark it gone (it may not have managed to) and wake a waiter. */
+  #workerGone(index: number, why: string): void {
+    const live = this.#live;
+    if (live === undefined) return;
+    this.#sync.store(live.i32, SLOT.alive + index, 0);
+    this.#sync.notify(live.i32, SLOT.done);
+    this.#fault ??= new Error(`adamw-wasm: ${why}`);
+  }
+
+  #usable(): Live {
+    // Only failures already seen: a worker that stopped between jobs holds no slice, so the job
+    // can still finish without it; the optimizer asks `fault` where refusing costs nothing.
+    if (this.#fault) throw this.#fault;
+    if (this.#live === undefined) throw new Error('adamw-wasm: kernel used after dispose()');
+    return this.#live;
+  }
+
+  /** Writes a job, wakes the workers, and joins in: the main thread claims slices like any other. */
+  #start(op: number, fields: Partial<Record<keyof typeof SLOT, number>>, length: number): Live {
+    const live = this.#usable();
+    const { i32, u32 } = live;
+    const sync = this.#sync;
     for (const [name, value] of Object.entries(fields)) u32[SLOT[name as keyof typeof SLOT]] = value;
     u32[SLOT.op] = op;
     u32[SLOT.length] = length;
     u32[SLOT.chunk] = align(Math.ceil(length / this.threads), NORM_BLOCK);
-    Atomics.store(this.#i32, SLOT.error, 0);
-    Atomics.store(this.#i32, SLOT.pending, this.threads - 1);
-    Atomics.add(this.#i32, SLOT.gen, 1);
-    Atomics.notify(this.#i32, SLOT.gen);
-    try {
-      runSlice(this.#exports, u32, 0, CONSTANTS);
-    } catch (error) {
-      this.#fail(`adamw-wasm: the main thread's slice failed (${String(error)})`);
+    sync.store(i32, SLOT.error, 0);
+    sync.store(i32, SLOT.done, 0);
+    this.#gen = (sync.add(i32, SLOT.gen, 1) + 1) | 0;
+    sync.notify(i32, SLOT.gen);
+    runJob(sync, i32, this.#gen, 0, this.threads, this.#constants, (slice) => runSlice(live.exports, u32, slice, this.#constants));
+    return live;
+  }
+
+  /** Undefined while the job can still finish; otherwise why it cannot. */
+  #blocked(i32: Int32Array, sinceProgress: number): string | undefined {
+    const sync = this.#sync;
+    const running: string[] = [];
+    for (let slice = 0; slice < this.threads; slice++) {
+      if (sync.load(i32, SLOT.finished + slice) === this.#gen) continue;
+      // Every slice is claimed by now (the main thread claimed whatever was left), and the claim
+      // word names the thread running it.
+      const owner = sync.load(i32, SLOT.claim + slice) & 63;
+      if (sync.load(i32, SLOT.alive + owner) !== 1) return `worker ${owner} stopped while running slice ${slice} of a step`;
+      running.push(`slice ${slice} on thread ${owner} (woke for job ${sync.load(i32, SLOT.woke + owner)})`);
     }
+    if (Date.now() - sinceProgress <= STALL_MS) return undefined;
+    return `job ${this.#gen} made no progress for ${STALL_MS / 1000} s (unfinished: ${running.join(', ')})`;
   }
 
-  #finish(): void {
-    const failed = Atomics.load(this.#i32, SLOT.error);
-    if (failed !== 0) this.#fail(`adamw-wasm: worker ${failed - 1} failed during a step`);
-    if (this.#broken) throw this.#broken;
+  /** The check between waits, sync or async: throws once the job cannot finish. */
+  #checkWaiting(i32: Int32Array, sinceProgress: number): void {
+    if (this.#fault) throw this.#fault;
+    const why = this.#blocked(i32, sinceProgress);
+    if (why !== undefined) this.#failWith(why);
   }
 
-  #waitSync(): void {
-    const started = Date.now();
-    for (let k = 0; k < SPIN_POLLS && Atomics.load(this.#i32, SLOT.pending) !== 0; k++);
-    for (let p = Atomics.load(this.#i32, SLOT.pending); p !== 0; p = Atomics.load(this.#i32, SLOT.pending)) {
-      Atomics.wait(this.#i32, SLOT.pending, p, 100);
-      if (Date.now() - started > STALL_MS) this.#fail(this.#stallMessage());
-      if (this.#broken) break;
+  #finish({ i32 }: Live): void {
+    const failed = this.#sync.load(i32, SLOT.error);
+    if (failed !== 0) this.#failWith(`slice ${failed - 1} of a step failed (on thread ${this.#sync.load(i32, SLOT.claim + failed - 1) & 63})`);
+  }
+
+  #waitSync(live: Live): void {
+    const sync = this.#sync;
+    const { i32 } = live;
+    for (let k = 0; k < this.#constants.spin && sync.load(i32, SLOT.done) !== this.threads; k++);
+    let progress = Date.now();
+    for (let seen = -1, done = sync.load(i32, SLOT.done); done !== this.threads; done = sync.load(i32, SLOT.done)) {
+      if (done !== seen) [seen, progress] = [done, Date.now()];
+      this.#checkWaiting(i32, progress);
+      sync.wait(i32, SLOT.done, done, 50);
     }
-    this.#finish();
+    this.#finish(live);
   }
 
-  /** Which workers never picked up the current job (asleep through the wake-up, or gone). */
-  #stallMessage(): string {
-    const gen = Atomics.load(this.#i32, SLOT.gen);
-    const behind: string[] = [];
-    for (let k = 1; k < this.threads; k++) {
-      const picked = Atomics.load(this.#i32, SLOT.picked + k);
-      if (picked !== gen) behind.push(`worker ${k} last picked up job ${picked}`);
-    }
-    const state = behind.length > 0 ? behind.join(', ') : 'every worker picked it up';
-    return `adamw-wasm: job ${gen} did not finish within ${STALL_MS / 1000} s (${state}; ${Atomics.load(this.#i32, SLOT.pending)} pending)`;
-  }
-
-  async #waitAsync(): Promise<void> {
-    const started = Date.now();
+  async #waitAsync(live: Live): Promise<void> {
+    const { i32 } = live;
     // Node does not count a pending Atomics.waitAsync (or the unref'd workers) as work, so a
     // script awaiting stepAsync() would exit mid-step; a timer keeps the event loop alive.
-    const keepAlive = setTimeout(() => {}, STALL_MS);
+    const keepAlive = setInterval(() => {}, 1 << 30);
     try {
-      await this.#pollPending(started);
+      const waitAsync = (Atomics as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: unknown } }).waitAsync;
+      let progress = Date.now();
+      for (let seen = -1, done = this.#sync.load(i32, SLOT.done); done !== this.threads; done = this.#sync.load(i32, SLOT.done)) {
+        if (done !== seen) [seen, progress] = [done, Date.now()];
+        this.#checkWaiting(i32, progress);
+        const result = waitAsync?.(i32, SLOT.done, done, 50);
+        if (result?.async) await result.value;
+        else if (!result) await new Promise((r) => setTimeout(r, 1));
+      }
     } finally {
-      clearTimeout(keepAlive);
+      clearInterval(keepAlive);
     }
-    this.#finish();
-  }
-
-  async #pollPending(started: number): Promise<void> {
-    const waitAsync = (Atomics as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: unknown } }).waitAsync;
-    for (let p = Atomics.load(this.#i32, SLOT.pending); p !== 0; p = Atomics.load(this.#i32, SLOT.pending)) {
-      const result = waitAsync?.(this.#i32, SLOT.pending, p, 100);
-      if (result?.async) await result.value;
-      else if (!result) await new Promise((r) => setTimeout(r, 0));
-      if (Date.now() - started > STALL_MS) this.#fail(this.#stallMessage());
-      if (this.#broken) break;
-    }
+    this.#finish(live);
   }
 
   #assertCanBlock(): void {
@@ -180,84 +238,81 @@ export class ThreadedKernel implements Kernel {
     }
   }
 
-  #adamJob(r: GroupRegions, s: AdamScalars): void {
-    writeAdamHyper(this.#view!, this.#hyperOffset, s);
+  #adamJob(r: GroupRegions, s: AdamScalars): Live {
+    writeAdamHyper(this.#usable().view!, this.#hyperOffset, s);
     const { expAvg = 0, expAvgSq = 0, maxExpAvgSq = 0 } = r.state;
-    this.#start(OP.adam, { hyper: this.#hyperOffset, params: r.params, grads: r.grads, stateA: expAvg, stateB: expAvgSq, stateC: maxExpAvgSq }, r.length);
+    return this.#start(OP.adam, { hyper: this.#hyperOffset, params: r.params, grads: r.grads, stateA: expAvg, stateB: expAvgSq, stateC: maxExpAvgSq }, r.length);
   }
 
-  #sgdJob(r: GroupRegions, s: SgdScalars): void {
-    writeSgdHyper(this.#view!, this.#hyperOffset, s);
-    this.#start(OP.sgd, { hyper: this.#hyperOffset, params: r.params, grads: r.grads, stateA: r.state.momentumBuffer ?? 0 }, r.length);
+  #sgdJob(r: GroupRegions, s: SgdScalars): Live {
+    writeSgdHyper(this.#usable().view!, this.#hyperOffset, s);
+    return this.#start(OP.sgd, { hyper: this.#hyperOffset, params: r.params, grads: r.grads, stateA: r.state.momentumBuffer ?? 0 }, r.length);
   }
 
-  #sumPartials(length: number): number {
-    const blocks = new Float64Array(this.#memory.buffer, this.#partials, Math.ceil(length / NORM_BLOCK));
+  #sumPartials({ memory }: Live, length: number): number {
+    const blocks = new Float64Array(memory.buffer, this.#partials, Math.ceil(length / NORM_BLOCK));
     let total = 0;
     for (const b of blocks) total += b;
     return total;
   }
 
-  #allResults(): boolean {
-    for (let k = 0; k < this.threads; k++) if (this.#u32[SLOT.results + k] !== 1) return false;
+  #allResults({ u32 }: Live): boolean {
+    for (let k = 0; k < this.threads; k++) if (u32[SLOT.result + k] !== 1) return false;
     return true;
   }
 
   adam(r: GroupRegions, s: AdamScalars): void {
     this.#assertCanBlock();
-    this.#adamJob(r, s);
-    this.#waitSync();
+    this.#waitSync(this.#adamJob(r, s));
   }
 
   sgd(r: GroupRegions, s: SgdScalars): void {
     this.#assertCanBlock();
-    this.#sgdJob(r, s);
-    this.#waitSync();
+    this.#waitSync(this.#sgdJob(r, s));
   }
 
   sumSquares(byteOffset: number, length: number): number {
     this.#assertCanBlock();
-    this.#start(OP.sumSquares, { grads: byteOffset, out: this.#partials }, length);
-    this.#waitSync();
-    return this.#sumPartials(length);
+    const live = this.#start(OP.sumSquares, { grads: byteOffset, out: this.#partials }, length);
+    this.#waitSync(live);
+    return this.#sumPartials(live, length);
   }
 
   allFinite(byteOffset: number, length: number): boolean {
     this.#assertCanBlock();
-    this.#start(OP.allFinite, { grads: byteOffset }, length);
-    this.#waitSync();
-    return this.#allResults();
+    const live = this.#start(OP.allFinite, { grads: byteOffset }, length);
+    this.#waitSync(live);
+    return this.#allResults(live);
   }
 
   async adamAsync(r: GroupRegions, s: AdamScalars): Promise<void> {
-    this.#adamJob(r, s);
-    await this.#waitAsync();
+    await this.#waitAsync(this.#adamJob(r, s));
   }
 
   async sgdAsync(r: GroupRegions, s: SgdScalars): Promise<void> {
-    this.#sgdJob(r, s);
-    await this.#waitAsync();
+    await this.#waitAsync(this.#sgdJob(r, s));
   }
 
   async sumSquaresAsync(byteOffset: number, length: number): Promise<number> {
-    this.#start(OP.sumSquares, { grads: byteOffset, out: this.#partials }, length);
-    await this.#waitAsync();
-    return this.#sumPartials(length);
+    const live = this.#start(OP.sumSquares, { grads: byteOffset, out: this.#partials }, length);
+    await this.#waitAsync(live);
+    return this.#sumPartials(live, length);
   }
 
   async allFiniteAsync(byteOffset: number, length: number): Promise<boolean> {
-    this.#start(OP.allFinite, { grads: byteOffset }, length);
-    await this.#waitAsync();
-    return this.#allResults();
+    const live = this.#start(OP.allFinite, { grads: byteOffset }, length);
+    await this.#waitAsync(live);
+    return this.#allResults(live);
   }
 
   dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    this.#view = undefined;
-    this.#u32[SLOT.op] = OP.exit;
-    Atomics.add(this.#i32, SLOT.gen, 1);
-    Atomics.notify(this.#i32, SLOT.gen);
+    const live = this.#live;
+    if (live === undefined) return;
+    this.#live = undefined;
+    live.u32[SLOT.op] = OP.exit;
+    this.#sync.add(live.i32, SLOT.gen, 1);
+    this.#sync.notify(live.i32, SLOT.gen);
     for (const worker of this.#workers) worker.terminate();
+    this.#workers.length = 0;
   }
 }

@@ -20,9 +20,10 @@ export interface KernelExports {
 /** Runs the Rust kernel in its own instance, so each arena owns one linear memory. */
 export class WasmKernel extends SingleThreadedKernel {
   readonly firstFreeByte: number;
-  private readonly exports: KernelExports;
-  private hyperView: DataView | undefined;
-  private hyperOffset = -1;
+  /** Dropped on dispose, with the instance and its memory. */
+  #exports: KernelExports | undefined;
+  #hyperView: DataView | undefined;
+  #hyperOffset = -1;
 
   static async instantiate(module: WebAssembly.Module, backend: BackendName): Promise<WasmKernel> {
     const instance = await WebAssembly.instantiate(module, {});
@@ -38,12 +39,12 @@ export class WasmKernel extends SingleThreadedKernel {
     if ((backend === 'wasm-simd') !== (lanes === 4)) {
       throw new Error(`adamw-wasm: module for '${backend}' reports ${lanes} lane(s); the embedded modules are mixed up`);
     }
-    this.exports = exports;
+    this.#exports = exports;
     this.firstFreeByte = Number(exports.__heap_base.value);
   }
 
   reserve(endByte: number): ArrayBuffer {
-    const memory = this.exports.memory;
+    const memory = this.#live().exports.memory;
     // The scalar block sits right after the arrays, so steps never allocate.
     const hyperOffset = Math.ceil(endByte / 8) * 8;
     const needed = Math.ceil((hyperOffset + HYPER_BYTES) / PAGE_BYTES);
@@ -57,38 +58,49 @@ export class WasmKernel extends SingleThreadedKernel {
         );
       }
     }
-    this.hyperOffset = hyperOffset;
-    this.hyperView = new DataView(memory.buffer);
+    this.#hyperOffset = hyperOffset;
+    this.#hyperView = new DataView(memory.buffer);
     return memory.buffer;
   }
 
-  private view(): DataView {
-    if (this.hyperView === undefined) throw new Error('adamw-wasm: kernel used before reserve() or after dispose()');
-    return this.hyperView;
+  #live(): { exports: KernelExports; view: DataView | undefined } {
+    if (this.#exports === undefined) throw new Error('adamw-wasm: kernel used after dispose()');
+    return { exports: this.#exports, view: this.#hyperView };
+  }
+
+  #ready(): { exports: KernelExports; view: DataView } {
+    const { exports, view } = this.#live();
+    if (view === undefined) throw new Error('adamw-wasm: kernel used before reserve()');
+    return { exports, view };
   }
 
   adam(r: GroupRegions, s: AdamScalars): void {
-    writeAdamHyper(this.view(), this.hyperOffset, s);
+    const { exports, view } = this.#ready();
+    writeAdamHyper(view, this.#hyperOffset, s);
     const { expAvg = 0, expAvgSq = 0, maxExpAvgSq = 0 } = r.state;
-    this.exports.adam_step(this.hyperOffset, r.params, r.grads, expAvg, expAvgSq, maxExpAvgSq, r.length);
+    exports.adam_step(this.#hyperOffset, r.params, r.grads, expAvg, expAvgSq, maxExpAvgSq, r.length);
   }
 
   sgd(r: GroupRegions, s: SgdScalars): void {
-    writeSgdHyper(this.view(), this.hyperOffset, s);
-    this.exports.sgd_step(this.hyperOffset, r.params, r.grads, r.state.momentumBuffer ?? 0, r.length);
+    const { exports, view } = this.#ready();
+    writeSgdHyper(view, this.#hyperOffset, s);
+    exports.sgd_step(this.#hyperOffset, r.params, r.grads, r.state.momentumBuffer ?? 0, r.length);
   }
 
   sumSquares(byteOffset: number, length: number): number {
-    this.view();
-    return this.exports.sum_squares(byteOffset, length);
+    return this.#ready().exports.sum_squares(byteOffset, length);
   }
 
   allFinite(byteOffset: number, length: number): boolean {
-    this.view();
-    return this.exports.all_finite(byteOffset, length) === 1;
+    return this.#ready().exports.all_finite(byteOffset, length) === 1;
   }
 
   dispose(): void {
-    this.hyperView = undefined;
+    const exports = this.#exports;
+    if (exports === undefined) return;
+    this.#exports = undefined;
+    this.#hyperView = undefined;
+    // Growing by nothing still detaches the old ArrayBuffer, so callers' views let go of the memory.
+    exports.memory.grow(0);
   }
 }

@@ -38,14 +38,35 @@ export function layoutArena(firstFreeByte: number, shapes: readonly GroupShape[]
   return { groups, endByte: cursor };
 }
 
-/** Throws before anything is allocated when the groups cannot fit in one wasm memory. */
-export function assertFits(layout: ArenaLayout, who: string): void {
-  if (layout.endByte > MAX_MEMORY_BYTES) {
-    const params = layout.groups.reduce((n, g) => n + g.length, 0);
-    throw new RangeError(
-      `${who}: ${params} parameters need ${layout.endByte} bytes of memory ` +
-        `(params, grads and optimizer state, ${ALIGNMENT}-byte aligned), more than the ` +
-        `${MAX_MEMORY_BYTES} bytes (4 GiB) a WebAssembly memory can hold; split the model across optimizers`,
-    );
+const fits = (layout: ArenaLayout): boolean => layout.endByte <= MAX_MEMORY_BYTES;
+
+/** Throws before anything is allocated when the groups cannot fit in one memory. */
+export function assertFits(layout: ArenaLayout, who: string, backend: string): void {
+  if (fits(layout)) return;
+  const params = layout.groups.reduce((n, g) => n + g.length, 0);
+  const limit =
+    backend === 'js'
+      ? `the ${MAX_MEMORY_BYTES} bytes (4 GiB) one memory holds (the 'js' backend keeps WebAssembly's limit, so that every backend accepts the same models)`
+      : `the ${MAX_MEMORY_BYTES} bytes (4 GiB) a WebAssembly memory can hold`;
+  throw new RangeError(
+    `${who}: ${params} parameters need ${layout.endByte} bytes of memory ` +
+      `(params, grads and optimizer state, ${ALIGNMENT}-byte aligned), more than ${limit}; ` +
+      'split the model across groups added with addParamGroup (each gets a memory of its own)',
+  );
+}
+
+/**
+ * Splits consecutive groups into as few memories as fit, each group whole: how fromState lays
+ * out a model that was saved from several memories (addParamGroup). Returns [first, end) ranges.
+ */
+export function packArenas(firstFreeByte: number, shapes: readonly GroupShape[], who: string, backend: string): [number, number][] {
+  const arenas: [number, number][] = [];
+  for (let first = 0; first < shapes.length; ) {
+    assertFits(layoutArena(firstFreeByte, [shapes[first]!]), who, backend);
+    let end = first + 1;
+    while (end < shapes.length && fits(layoutArena(firstFreeByte, shapes.slice(first, end + 1)))) end++;
+    arenas.push([first, end]);
+    first = end;
   }
+  return arenas;
 }

@@ -1,7 +1,7 @@
 /** Adam and AdamW: hyperparameters, presets and the scalars of one fused update. */
 import type { AdamScalars } from '../kernels/kernel.js';
 import { FIELDS, type DecayOrder, type EpsMode, type WeightDecayScale } from './fields.js';
-import { decayCoefficient, f32, gradScale, type CommonHyper, type Family, type Preset } from './family.js';
+import { decayCoefficient, f32, freezePresets, gradScale, type CommonHyper, type Family, type Preset } from './family.js';
 
 export interface AdamHyperparameters extends CommonHyper {
   readonly betas: readonly [number, number];
@@ -35,7 +35,7 @@ export const ADAMW_DEFAULTS: AdamWHyperparameters = Object.freeze({
 
 export const ADAM_DEFAULTS: AdamHyperparameters = Object.freeze({ ...common, weightDecay: 0, epsMode: 'torch' });
 
-export const ADAMW_PRESETS: Readonly<Record<AdamWPreset, Preset<AdamWHyperparameters>>> = Object.freeze({
+export const ADAMW_PRESETS = freezePresets<AdamWHyperparameters>({
   torch: { source: 'torch.optim.AdamW', values: {} },
   keras: { source: 'keras.optimizers.AdamW', values: { eps: 1e-7, weightDecay: 4e-3, epsMode: 'hat' } },
   tfa: {
@@ -45,12 +45,12 @@ export const ADAMW_PRESETS: Readonly<Record<AdamWPreset, Preset<AdamWHyperparame
   },
   transformers: { source: 'transformers.AdamW', values: { eps: 1e-6, weightDecay: 0, epsMode: 'hat', decayOrder: 'after' } },
   paper: { source: 'Loshchilov & Hutter, Algorithm 2', values: { weightDecayScale: 'schedule' }, requires: ['weightDecay'] },
-});
+}) as Readonly<Record<AdamWPreset, Preset<AdamWHyperparameters>>>;
 
-export const ADAM_PRESETS: Readonly<Record<AdamPreset, Preset<AdamHyperparameters>>> = Object.freeze({
+export const ADAM_PRESETS = freezePresets<AdamHyperparameters>({
   torch: { source: 'torch.optim.Adam', values: {} },
   keras: { source: 'keras.optimizers.Adam', values: { eps: 1e-7, epsMode: 'hat' } },
-});
+}) as Readonly<Record<AdamPreset, Preset<AdamHyperparameters>>>;
 
 const adamSchema = {
   lr: FIELDS.lr,

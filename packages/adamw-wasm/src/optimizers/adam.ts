@@ -2,6 +2,7 @@ import type { AdamScalars } from '../kernels/kernel.js';
 import { ADAM_FAMILY, type AdamHyperparameters, type AdamPreset } from './adam-family.js';
 import type { AdamGroupState, GlobalOptionsInput } from './adamw.js';
 import type { Group } from './param-group.js';
+import { readFileBytes } from '../state/file.js';
 import { Optimizer, type GroupSpec, type RestoreOptions } from './optimizer.js';
 
 export type AdamGroupSpec = GroupSpec<AdamHyperparameters, AdamPreset>;
@@ -17,6 +18,11 @@ export class Adam extends Optimizer<AdamHyperparameters, AdamGroupState, AdamSca
   }
 
   static fromState(bytes: Uint8Array, options?: RestoreOptions<AdamHyperparameters>): Promise<Adam> {
-    return Optimizer.restore(ADAM_FAMILY, bytes, options, (g, o) => Adam.create(g as AdamGroupSpec[], o));
+    return Optimizer.restore(ADAM_FAMILY, bytes, options, (f, o, b) => new Adam(f, o, b));
+  }
+
+  /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */
+  static async fromStateFile(path: string | URL, options?: RestoreOptions<AdamHyperparameters>): Promise<Adam> {
+    return Adam.fromState(await readFileBytes('Adam.fromStateFile', path), options);
   }
 }

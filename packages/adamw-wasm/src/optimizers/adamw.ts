@@ -2,6 +2,7 @@ import type { AdamScalars } from '../kernels/kernel.js';
 import { ADAMW_FAMILY, type AdamWHyperparameters, type AdamWPreset } from './adam-family.js';
 import type { NonFinitePolicy } from './plan.js';
 import type { Group } from './param-group.js';
+import { readFileBytes } from '../state/file.js';
 import { Optimizer, type GroupSpec, type RestoreOptions } from './optimizer.js';
 import type { BackendChoice } from '../kernels/kernel.js';
 
@@ -47,6 +48,11 @@ export class AdamW extends Optimizer<AdamWHyperparameters, AdamGroupState, AdamS
 
   /** Recreates an optimizer from `saveState()` bytes (groups, hyperparameters, state). */
   static fromState(bytes: Uint8Array, options?: RestoreOptions<AdamWHyperparameters>): Promise<AdamW> {
-    return Optimizer.restore(ADAMW_FAMILY, bytes, options, (g, o) => AdamW.create(g as AdamWGroupSpec[], o));
+    return Optimizer.restore(ADAMW_FAMILY, bytes, options, (f, o, b) => new AdamW(f, o, b));
+  }
+
+  /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */
+  static async fromStateFile(path: string | URL, options?: RestoreOptions<AdamWHyperparameters>): Promise<AdamW> {
+    return AdamW.fromState(await readFileBytes('AdamW.fromStateFile', path), options);
   }
 }

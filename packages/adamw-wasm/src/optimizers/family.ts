@@ -50,6 +50,17 @@ export interface Family<H extends CommonHyper, S> {
 
 const f32 = Math.fround;
 
+/** Presets as exported: frozen all the way down, so no caller can change them for everyone. */
+export function freezePresets<H>(presets: Record<string, Preset<H>>): Readonly<Record<string, Preset<H>>> {
+  for (const preset of Object.values(presets)) {
+    for (const value of Object.values(preset.values)) if (Array.isArray(value)) Object.freeze(value);
+    Object.freeze(preset.values);
+    if (preset.requires) Object.freeze(preset.requires);
+    Object.freeze(preset);
+  }
+  return Object.freeze(presets);
+}
+
 /** g ← grad·gradScale: the clip coefficient, negated for maximize (exact either way). */
 export const gradScale = (maximize: boolean, clipCoef: number): number => (maximize ? -clipCoef : clipCoef);
 

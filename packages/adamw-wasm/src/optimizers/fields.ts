@@ -47,17 +47,31 @@ export const FIELDS = {
   >,
 } as const;
 
-/** Validates the keys of `schema` present in `spec` and lays them over `base`. */
+/**
+ * Validates the keys of `schema` present in `spec` and lays them over `base`. In options and
+ * group specs an `undefined` value counts as absent (`{ lr: maybeUndefined }`); in a change
+ * (`undefined: 'value'`) it is a value like any other, which only `schedule` accepts.
+ */
 export function mergeFields<H extends object>(
   who: string,
   path: string,
   spec: Readonly<Record<string, unknown>>,
   base: H,
   schema: Schema<H>,
+  undefinedIs: 'absent' | 'value' = 'absent',
 ): H {
   const out = { ...base } as Record<string, unknown>;
   for (const key of Object.keys(schema)) {
-    if (spec[key] !== undefined) out[key] = (schema as Record<string, Field<unknown>>)[key]!(who, path ? `${path}.${key}` : key, spec[key]);
+    const value = spec[key];
+    const present = undefinedIs === 'value' ? Object.hasOwn(spec, key) : value !== undefined;
+    if (present) out[key] = (schema as Record<string, Field<unknown>>)[key]!(who, path ? `${path}.${key}` : key, value);
   }
   return out as H;
+}
+
+/** A copy of `h` that nothing can change: arrays (betas) copied and frozen too. */
+export function freezeHyper<H extends object>(h: H): H {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(h)) out[key] = Array.isArray(value) ? Object.freeze([...value]) : value;
+  return Object.freeze(out) as H;
 }

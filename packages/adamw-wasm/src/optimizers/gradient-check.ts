@@ -31,9 +31,9 @@ export function clipCoefficient(norm: number, maxNorm: number): number {
 }
 
 /** The first non-finite gradient, for the error message (only run when there is one). */
-export function firstNonFinite(groups: readonly { readonly grads: Float32Array }[]): { group: number; index: number; value: number } {
-  for (let k = 0; k < groups.length; k++) {
-    const grads = groups[k]!.grads;
+export function firstNonFinite(gradients: readonly Float32Array[]): { group: number; index: number; value: number } {
+  for (let k = 0; k < gradients.length; k++) {
+    const grads = gradients[k]!;
     for (let i = 0; i < grads.length; i++) {
       if (!Number.isFinite(grads[i]!)) return { group: k, index: i, value: grads[i]! };
     }

@@ -53,24 +53,25 @@ const GLOBAL_KEYS = ['backend', 'threads', 'clipGradNorm', 'nonFinite'] as const
 const presetKeys = <H extends CommonHyper>(family: Family<H, unknown>): string[] =>
   Object.keys(family.presets).length > 0 ? ['preset'] : [];
 
-function checkPreset<H extends CommonHyper>(family: Family<H, unknown>, path: string, value: unknown): string | undefined {
+function checkPreset<H extends CommonHyper>(family: Family<H, unknown>, who: string, path: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  return checkOneOf(family.name, path, value, Object.keys(family.presets));
+  return checkOneOf(who, path, value, Object.keys(family.presets));
 }
 
-export function planOptions<H extends CommonHyper>(family: Family<H, unknown>, options: unknown): PlannedOptions<H> {
-  const who = family.name;
-  const opts = checkPlainObject(who, 'options', options ?? {});
-  checkKnownKeys(who, 'options', opts, [...Object.keys(family.schema), ...presetKeys(family), ...GLOBAL_KEYS]);
-  const explicit = mergeFields(who, 'options', opts, {} as H, family.schema) as Partial<H>;
+/** Checks an optimizer's options (`path` names them in errors: 'options', or 'state.options' for a saved state). */
+export function planOptions<H extends CommonHyper>(family: Family<H, unknown>, options: unknown, who = family.name, path = 'options'): PlannedOptions<H> {
+  const opts = checkPlainObject(who, path, options ?? {});
+  checkKnownKeys(who, path, opts, [...Object.keys(family.schema), ...presetKeys(family), ...GLOBAL_KEYS]);
+  const explicit = mergeFields(who, path, opts, {} as H, family.schema) as Partial<H>;
+  const { backend, threads, clipGradNorm, nonFinite, preset } = opts;
   return {
     global: {
-      backend: opts.backend === undefined ? 'auto' : checkOneOf(who, 'options.backend', opts.backend, ['auto', ...BACKEND_NAMES]),
-      threads: opts.threads === undefined || opts.threads === 'auto' ? 'auto' : checkThreads(who, 'options.threads', opts.threads),
-      clipGradNorm: opts.clipGradNorm === undefined ? undefined : checkPositive(who, 'options.clipGradNorm', opts.clipGradNorm),
-      nonFinite: opts.nonFinite === undefined ? 'throw' : checkOneOf(who, 'options.nonFinite', opts.nonFinite, ['throw', 'skip', 'ignore'] as const),
+      backend: backend === undefined ? 'auto' : checkOneOf(who, `${path}.backend`, backend, ['auto', ...BACKEND_NAMES]),
+      threads: threads === undefined || threads === 'auto' ? 'auto' : checkThreads(who, `${path}.threads`, threads),
+      clipGradNorm: clipGradNorm === undefined ? undefined : checkPositive(who, `${path}.clipGradNorm`, clipGradNorm),
+      nonFinite: nonFinite === undefined ? 'throw' : checkOneOf(who, `${path}.nonFinite`, nonFinite, ['throw', 'skip', 'ignore'] as const),
     },
-    preset: checkPreset(family, 'options.preset', opts.preset),
+    preset: checkPreset(family, who, `${path}.preset`, preset),
     explicit,
   };
 }
@@ -95,7 +96,7 @@ export function planGroup<H extends CommonHyper>(
   if (init !== undefined && size !== undefined && init.length !== size) {
     rangeError(who, `${path}.size`, `equal to ${path}.init.length (${init.length}) when both are given`, size);
   }
-  const presetName = checkPreset(family, `${path}.preset`, spec.preset) ?? options.preset;
+  const presetName = checkPreset(family, who, `${path}.preset`, spec.preset) ?? options.preset;
   const preset = presetName === undefined ? undefined : family.presets[presetName];
   const groupExplicit = mergeFields(who, path, spec, {} as H, family.schema) as Partial<H>;
   for (const key of preset?.requires ?? []) {
@@ -114,5 +115,6 @@ export function planGroups<H extends CommonHyper>(family: Family<H, unknown>, op
   const who = family.name;
   if (!Array.isArray(groups)) typeError(who, 'groups', 'an array of parameter groups', groups);
   if (groups.length === 0) rangeError(who, 'groups', 'a non-empty array', groups);
-  return groups.map((raw: unknown, i) => planGroup(family, options, raw, i));
+  // Array.from visits holes (as undefined, refused below), which map would skip.
+  return Array.from(groups as unknown[], (raw, i) => planGroup(family, options, raw, i));
 }

@@ -2,6 +2,7 @@ import type { SgdScalars } from '../kernels/kernel.js';
 import { SGD_FAMILY, SGDW_FAMILY, type SgdHyperparameters, type SgdwHyperparameters } from './sgd-family.js';
 import type { GlobalOptionsInput } from './adamw.js';
 import type { Group } from './param-group.js';
+import { readFileBytes } from '../state/file.js';
 import { Optimizer, type GroupSpec, type RestoreOptions } from './optimizer.js';
 
 /** SGD family state views: the momentum buffer (SGD only with momentum ≠ 0). */
@@ -23,7 +24,12 @@ export class SGD extends Optimizer<SgdHyperparameters, SgdGroupState, SgdScalars
   }
 
   static fromState(bytes: Uint8Array, options?: RestoreOptions<SgdHyperparameters>): Promise<SGD> {
-    return Optimizer.restore(SGD_FAMILY, bytes, options, (g, o) => SGD.create(g as SgdGroupSpec[], o));
+    return Optimizer.restore(SGD_FAMILY, bytes, options, (f, o, b) => new SGD(f, o, b));
+  }
+
+  /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */
+  static async fromStateFile(path: string | URL, options?: RestoreOptions<SgdHyperparameters>): Promise<SGD> {
+    return SGD.fromState(await readFileBytes('SGD.fromStateFile', path), options);
   }
 }
 
@@ -37,6 +43,11 @@ export class SGDW extends Optimizer<SgdwHyperparameters, SgdGroupState, SgdScala
   }
 
   static fromState(bytes: Uint8Array, options?: RestoreOptions<SgdwHyperparameters>): Promise<SGDW> {
-    return Optimizer.restore(SGDW_FAMILY, bytes, options, (g, o) => SGDW.create(g as SgdwGroupSpec[], o));
+    return Optimizer.restore(SGDW_FAMILY, bytes, options, (f, o, b) => new SGDW(f, o, b));
+  }
+
+  /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */
+  static async fromStateFile(path: string | URL, options?: RestoreOptions<SgdwHyperparameters>): Promise<SGDW> {
+    return SGDW.fromState(await readFileBytes('SGDW.fromStateFile', path), options);
   }
 }

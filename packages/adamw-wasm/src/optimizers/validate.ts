@@ -1,23 +1,51 @@
 /**
- * Input checks shared by every optimizer. Each failure names the parameter (as a path such as
- * `groups[1].betas[0]`), the rule and the offending value, and happens before any allocation.
+ * Input checks shared by every optimizer, schedule and the state format. Each failure names the
+ * parameter (as a path such as `groups[1].betas[0]`), the rule and the offending value, and
+ * happens before any allocation or change.
  */
 
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  const name = (value as object).constructor?.name;
-  return name && name !== 'Object' ? `a ${name}` : 'an object';
+/**
+ * A short, unambiguous description of an offending value: strings quoted ('0.5' is not 0.5),
+ * bigints with their n, -0 as -0; objects by kind, never by calling anything of theirs.
+ */
+export function show(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    case 'number':
+      return Object.is(value, -0) ? '-0' : String(value);
+    case 'bigint':
+      return `${value}n`;
+    case 'boolean':
+    case 'undefined':
+      return String(value);
+    case 'symbol':
+      return 'a symbol';
+    case 'function':
+      return 'a function';
+  }
+  if (value === null) return 'null';
+  const tag = typedArrayTag(value);
+  if (tag !== undefined) return `a ${tag}`;
+  try {
+    // Proxies and getters can run code here; this is only a message, so any failure is ignored.
+    if (Array.isArray(value)) return `an array of length ${(value as unknown[]).length}`;
+    const name = (value as object).constructor?.name;
+    return name && name !== 'Object' ? `a ${name}` : 'an object';
+  } catch {
+    return 'an object';
+  }
 }
 
+/** Messages start with `who: ` (nothing when `who` is empty). */
+export const prefix = (who: string): string => (who ? `${who}: ` : '');
+
 export function typeError(who: string, path: string, rule: string, got: unknown): never {
-  throw new TypeError(`${who}: ${path} must be ${rule} (got ${show(got)})`);
+  throw new TypeError(`${prefix(who)}${path} must be ${rule} (got ${show(got)})`);
 }
 
 export function rangeError(who: string, path: string, rule: string, got: unknown): never {
-  throw new RangeError(`${who}: ${path} must be ${rule} (got ${show(got)})`);
+  throw new RangeError(`${prefix(who)}${path} must be ${rule} (got ${show(got)})`);
 }
 
 export function checkPlainObject(who: string, path: string, value: unknown): Record<string, unknown> {
@@ -41,10 +69,14 @@ function checkNumber(who: string, path: string, value: unknown): number {
   return value;
 }
 
-/** lr, eps, weightDecay: finite and ≥ 0. */
+/** The largest finite float32: kernels see every hyperparameter rounded to f32. */
+export const F32_MAX = 3.4028234663852886e38;
+
+/** lr, eps, weightDecay, momentum: ≥ 0 and finite as a float32. */
 export function checkNonNegative(who: string, path: string, value: unknown): number {
   const x = checkNumber(who, path, value);
   if (x < 0) rangeError(who, path, '>= 0', x);
+  if (x > F32_MAX) rangeError(who, path, `at most ${F32_MAX} (the largest float32)`, x);
   return x;
 }
 
@@ -78,22 +110,55 @@ export function checkSize(who: string, path: string, value: unknown): number {
   return value;
 }
 
-/** Initial parameters: a Float32Array of finite values (it is copied, never kept). */
+/**
+ * Initial parameters: a Float32Array of finite values. The values are copied first and the copy
+ * is checked, so nothing the caller does meanwhile (a shared buffer another thread writes, a
+ * subclass with a lying `length`) can slip a value past the check.
+ */
 export function checkInit(who: string, path: string, value: unknown): Float32Array {
-  if (!(value instanceof Float32Array)) {
-    typeError(who, path, 'a Float32Array (convert with Float32Array.from(values))', value);
+  if (typedArrayTag(value) !== 'Float32Array') typeError(who, path, 'a Float32Array (convert with Float32Array.from(values))', value);
+  // The built-in length: 0 for a detached buffer, which the copy below would throw on.
+  if (TYPED_ARRAY.length.call(value) === 0) rangeError(who, `${path}.length`, 'at least 1', 0);
+  const copy = new Float32Array(value as Float32Array);
+  for (let i = 0; i < copy.length; i++) {
+    if (!Number.isFinite(copy[i])) rangeError(who, `${path}[${i}]`, 'finite', copy[i]);
   }
-  if (value.length === 0) rangeError(who, `${path}.length`, 'at least 1', 0);
-  for (let i = 0; i < value.length; i++) {
-    if (!Number.isFinite(value[i])) rangeError(who, `${path}[${i}]`, 'finite', value[i]);
-  }
-  return value;
+  return copy;
 }
 
-/** clipGradNorm: finite and > 0. */
+/**
+ * A state blob as a plain Uint8Array over the caller's bytes, read through the built-in
+ * accessors (a subclass or a Proxy cannot lie about its length); copied when it lives in
+ * shared memory, which another thread could change between the checks and the reads.
+ */
+export function ownBytes(who: string, path: string, value: unknown): Uint8Array {
+  if (typedArrayTag(value) !== 'Uint8Array') typeError(who, path, 'a Uint8Array', value);
+  const buffer = TYPED_ARRAY.buffer.call(value) as ArrayBufferLike;
+  const bytes = new Uint8Array(buffer, TYPED_ARRAY.byteOffset.call(value) as number, TYPED_ARRAY.length.call(value) as number);
+  return Object.prototype.toString.call(buffer) === '[object SharedArrayBuffer]' ? bytes.slice() : bytes;
+}
+
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const builtinGetter = (key: PropertyKey): ((this: unknown) => unknown) =>
+  Object.getOwnPropertyDescriptor(typedArrayPrototype, key)!.get as (this: unknown) => unknown;
+/** The typed arrays' own accessors, taken before any caller code runs. */
+const TYPED_ARRAY = {
+  tag: builtinGetter(Symbol.toStringTag),
+  buffer: builtinGetter('buffer'),
+  byteOffset: builtinGetter('byteOffset'),
+  length: builtinGetter('length'),
+};
+
+/** 'Float32Array', 'Uint8Array', … for a real typed array (subclasses included, Proxies not), else undefined. */
+export function typedArrayTag(value: unknown): string | undefined {
+  return typeof value === 'object' && value !== null ? (TYPED_ARRAY.tag.call(value) as string | undefined) : undefined;
+}
+
+/** clipGradNorm: > 0 and finite as a float32. */
 export function checkPositive(who: string, path: string, value: unknown): number {
   const x = checkNumber(who, path, value);
   if (!(x > 0)) rangeError(who, path, '> 0', x);
+  if (x > F32_MAX) rangeError(who, path, `at most ${F32_MAX} (the largest float32)`, x);
   return x;
 }
 

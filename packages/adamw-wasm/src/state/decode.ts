@@ -4,7 +4,8 @@
  * first problem found.
  */
 import { crc32 } from './crc32.js';
-import { prefix, typeError } from './errors.js';
+import { ownBytes } from '../optimizers/validate.js';
+import { prefix } from './errors.js';
 import { readFloat32LE } from './float32.js';
 import { checkHeader, type Header } from './header.js';
 import {
@@ -15,10 +16,8 @@ import type { OptimizerState, StateDescription } from './types.js';
 interface Checked {
   version: number;
   header: Header;
-}
-
-function isUint8Array(value: unknown): value is Uint8Array {
-  return value instanceof Uint8Array || Object.prototype.toString.call(value) === '[object Uint8Array]';
+  /** The caller's bytes as a plain Uint8Array (a copy when they live in shared memory). */
+  bytes: Uint8Array;
 }
 
 function hex(n: number): string {
@@ -31,9 +30,9 @@ function checkZero(who: string, bytes: Uint8Array, from: number, to: number, wha
   }
 }
 
-function checkBlob(who: string, bytes: unknown): Checked {
+function checkBlob(who: string, input: unknown): Checked {
   const p = prefix(who);
-  if (!isUint8Array(bytes)) typeError(who, 'the state', 'a Uint8Array', bytes);
+  const bytes = ownBytes(who, 'the state', input);
   const n = bytes.length;
   for (let i = 0; i < Math.min(n, MAGIC.length); i++) {
     if (bytes[i] !== MAGIC[i]) {
@@ -106,15 +105,15 @@ function checkBlob(who: string, bytes: unknown): Checked {
     }),
   );
   checkZero(who, bytes, cursor, payloadEnd, 'before the checksum');
-  return { version, header };
+  return { version, header, bytes };
 }
 
 /**
  * Decodes a state blob written by `encodeState`. Everything is checked before anything is
  * returned; the arrays are fresh copies (the input may be reused or freed).
  */
-export function decodeState(bytes: Uint8Array, who: string): OptimizerState {
-  const { header } = checkBlob(who, bytes);
+export function decodeState(input: Uint8Array, who: string): OptimizerState {
+  const { header, bytes } = checkBlob(who, input);
   return {
     optimizer: header.optimizer,
     stepCount: header.stepCount,
@@ -135,8 +134,8 @@ export function decodeState(bytes: Uint8Array, who: string): OptimizerState {
  * checksum, fields, layout), without copying its arrays. For messages such as "state has 2 groups
  * of sizes [10, 3], optimizer has [10, 4]".
  */
-export function describeState(bytes: Uint8Array, who: string): StateDescription {
-  const { version, header } = checkBlob(who, bytes);
+export function describeState(input: Uint8Array, who: string): StateDescription {
+  const { version, header, bytes } = checkBlob(who, input);
   return {
     version,
     byteLength: bytes.length,

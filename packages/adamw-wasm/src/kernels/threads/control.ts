@@ -1,17 +1,26 @@
 /**
  * The control block shared by the main thread and the workers: 32-bit slots in shared memory.
- * The main thread writes a job, bumps `gen` and wakes the workers; each worker does its slice
- * and decrements `pending`; the last one wakes the main thread. No message is posted per step.
+ *
+ * The protocol (protocol.ts): the main thread writes a job's fields, resets the claims'
+ * bookkeeping, bumps `gen` and wakes the workers. A job is split into one slice per thread;
+ * any thread may run any slice, but only after claiming it for that generation with a
+ * compare-and-swap, so every slice runs exactly once, and a thread that wakes late (or twice)
+ * finds nothing left to claim. Whoever finishes a slice counts it in `done`; the main thread
+ * waits for `done` to reach the slice count. No message is posted per step.
  *
  * Plain objects rather than enums: the worker's source is built from function text, and these
  * values are passed to it explicitly.
  */
+/** A thread index fits in the low 6 bits of a claim word. */
+export const MAX_THREADS = 64;
+
+const PER_SLICE = 32;
 export const SLOT = {
-  /** Job generation; workers wait for it to change. */
+  /** Job generation; workers wait for it to change. Wraps around (compared as serial numbers). */
   gen: 0,
-  /** Workers still busy with the current job. */
-  pending: 1,
-  /** 0, or 1 + the index of a worker whose slice threw. */
+  /** Slices of the current job finished (run or failed). */
+  done: 1,
+  /** 0, or 1 + the index of a slice that threw. */
   error: 2,
   op: 3,
   hyper: 4,
@@ -21,20 +30,28 @@ export const SLOT = {
   stateB: 8,
   stateC: 9,
   length: 10,
-  /** Elements per thread: a multiple of NORM_BLOCK, so norms split on block boundaries. */
+  /** Elements per slice: a multiple of NORM_BLOCK, so norms split on block boundaries. */
   chunk: 11,
   /** f64 block sums written by the sum-of-squares job. */
   out: 12,
-  /** Per-thread results (all-finite flags) start here. */
-  results: 16,
-  /** Per-thread: the last job generation the thread picked up (for stall diagnostics). */
-  picked: 16 + 64,
+  /** Slices in the current job (= threads). */
+  slices: 13,
+  /** Per slice: who claimed it for which job, as claimTag(gen) | thread (see slice.ts). */
+  claim: PER_SLICE,
+  /** Per slice: the generation it last finished. */
+  finished: PER_SLICE + MAX_THREADS,
+  /** Per slice: the all-finite result (1 or 0). */
+  result: PER_SLICE + 2 * MAX_THREADS,
+  /** Per thread: the last generation it woke up for (diagnostics). */
+  woke: PER_SLICE + 3 * MAX_THREADS,
+  /** Per thread: 1 while its loop runs; 0 once it has left it, for whatever reason. */
+  alive: PER_SLICE + 4 * MAX_THREADS,
 } as const;
 
 export const OP = { adam: 1, sgd: 2, sumSquares: 3, allFinite: 4, exit: 5 } as const;
 
-export const MAX_THREADS = 64;
-export const CONTROL_BYTES = (SLOT.picked + MAX_THREADS) * 4;
+export const CONTROL_WORDS = SLOT.alive + MAX_THREADS;
+export const CONTROL_BYTES = CONTROL_WORDS * 4;
 /** Stack per worker instance (the module is linked with the same size for the main instance). */
 export const STACK_BYTES = 65536;
 
@@ -46,4 +63,11 @@ export interface Constants {
   readonly op: typeof OP;
   readonly normBlock: number;
   readonly spin: number;
+  readonly words: number;
 }
+
+/**
+ * The Atomics operations the protocol uses. Production passes `Atomics` itself; a stress test
+ * passes a wrapper that sleeps at random around each one, to provoke every interleaving.
+ */
+export type SyncOps = Pick<typeof Atomics, 'load' | 'store' | 'add' | 'compareExchange' | 'wait' | 'notify'>;

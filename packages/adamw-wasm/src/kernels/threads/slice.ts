@@ -1,6 +1,6 @@
-import type { Constants } from './control.js';
+import type { Constants, SyncOps } from './control.js';
 
-/** What a thread needs to run its slice of the current job. */
+/** What a thread needs to run a slice of the current job. */
 export interface SliceExports {
   adam_step(hyper: number, params: number, grads: number, a: number, b: number, c: number, len: number): void;
   sgd_step(hyper: number, params: number, grads: number, buffer: number, len: number): void;
@@ -9,8 +9,8 @@ export interface SliceExports {
 }
 
 /**
- * Runs thread `index`'s slice of the job in `ctrl` (a Uint32Array at the control block).
- * Slices are contiguous runs of whole NORM_BLOCKs (so 64-byte aligned) and may be empty.
+ * Runs slice `index` of the job in `ctrl` (a Uint32Array at the control block). Slices are
+ * contiguous runs of whole NORM_BLOCKs (so 64-byte aligned) and may be empty.
  * Uses nothing but its arguments: the worker source embeds this function's text.
  */
 export function runSlice(ex: SliceExports, ctrl: Uint32Array, index: number, k: Constants): void {
@@ -21,7 +21,7 @@ export function runSlice(ex: SliceExports, ctrl: Uint32Array, index: number, k: 
   const at = (slot: number): number => ctrl[slot]! + 4 * start;
   const op = ctrl[s.op];
   if (op === k.op.allFinite) {
-    ctrl[s.results + index] = n > 0 ? ex.all_finite(at(s.grads), n) : 1;
+    ctrl[s.result + index] = n > 0 ? ex.all_finite(at(s.grads), n) : 1;
   } else if (n === 0) {
     return;
   } else if (op === k.op.adam) {
@@ -30,5 +30,34 @@ export function runSlice(ex: SliceExports, ctrl: Uint32Array, index: number, k: 
     ex.sgd_step(ctrl[s.hyper]!, at(s.params), at(s.grads), at(s.stateA), n);
   } else if (op === k.op.sumSquares) {
     ex.sum_squares_blocks(at(s.grads), n, ctrl[s.out]! + 8 * (start / k.normBlock));
+  }
+}
+
+/**
+ * Claims and runs slices of job `gen` for thread `thread`: its own slice first, then any other
+ * still unclaimed, until none is left. A slice's claim word holds the job and the thread that
+ * claimed it, `(gen << 6) | thread`; a thread claims a slice by moving that word from an earlier
+ * job to its own with a compare-and-swap, so each slice runs exactly once per job, and a thread
+ * still holding an older generation (it woke late) can claim nothing. Jobs are compared as serial
+ * numbers, so the counter may wrap. A slice that throws is recorded in `error` and still counts
+ * as finished, so the main thread never waits on it.
+ * Uses nothing but its arguments: the worker source embeds this function's text.
+ */
+export function runJob(sync: SyncOps, i32: Int32Array, gen: number, thread: number, slices: number, k: Constants, run: (slice: number) => void): void {
+  const s = k.slot;
+  const mine = (gen << 6) | 0;
+  for (let n = 0; n < slices; n++) {
+    const slice = (thread + n) % slices;
+    const claimed = sync.load(i32, s.claim + slice);
+    // Already claimed for this job (or, seen from a late thread, a later one).
+    if (((mine - (claimed & -64)) | 0) <= 0) continue;
+    if (sync.compareExchange(i32, s.claim + slice, claimed, mine | thread) !== claimed) continue;
+    try {
+      run(slice);
+    } catch {
+      sync.store(i32, s.error, slice + 1);
+    }
+    sync.store(i32, s.finished + slice, gen);
+    if (sync.add(i32, s.done, 1) + 1 === slices) sync.notify(i32, s.done);
   }
 }

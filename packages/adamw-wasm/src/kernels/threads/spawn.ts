@@ -3,7 +3,7 @@
  * Blob URL elsewhere (Deno, browsers). Workers are unref'd in Node once ready, so a process
  * that forgets `dispose()` still exits.
  */
-import { WORKER_SOURCE, type WorkerInit } from './worker-source.js';
+import type { WorkerInit } from './worker-source.js';
 
 export interface WorkerHandle {
   terminate(): void;
@@ -31,12 +31,12 @@ export function importNodeBuiltin<T>(name: string): Promise<T> {
   return import(/* @vite-ignore */ specifier) as Promise<T>;
 }
 
-async function spawnNode(init: WorkerInit, onExit: ExitListener): Promise<WorkerHandle> {
+async function spawnNode(source: string, init: WorkerInit, onExit: ExitListener): Promise<WorkerHandle> {
   const { Worker } = await importNodeBuiltin<{ Worker: new (src: string, o: { eval: true; execArgv: string[] }) => NodeWorker }>(
     'worker_threads',
   );
   // No inherited flags: `--input-type=module` would make the eval'd worker ESM, without `require`.
-  const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
+  const worker = new Worker(source, { eval: true, execArgv: [] });
   await new Promise<void>((resolve, reject) => {
     let ready = false;
     worker.on('message', () => {
@@ -54,8 +54,8 @@ async function spawnNode(init: WorkerInit, onExit: ExitListener): Promise<Worker
   return { terminate: () => void worker.terminate() };
 }
 
-async function spawnWeb(init: WorkerInit, onExit: ExitListener): Promise<WorkerHandle> {
-  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+async function spawnWeb(source: string, init: WorkerInit, onExit: ExitListener): Promise<WorkerHandle> {
+  const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
   const worker = new Worker(url, { type: 'module' });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -70,8 +70,9 @@ async function spawnWeb(init: WorkerInit, onExit: ExitListener): Promise<WorkerH
   return { terminate: () => worker.terminate() };
 }
 
-export function spawnWorker(init: WorkerInit, onExit: ExitListener): Promise<WorkerHandle> {
-  return isNode() ? spawnNode(init, onExit) : spawnWeb(init, onExit);
+/** Starts a worker running `source` (see workerProgram) and sends it `init`; resolves once it is ready. */
+export function spawnWorker(source: string, init: WorkerInit, onExit: ExitListener): Promise<WorkerHandle> {
+  return isNode() ? spawnNode(source, init, onExit) : spawnWeb(source, init, onExit);
 }
 
 /** Whether this runtime can start workers that share memory with this thread. */

@@ -1,5 +1,5 @@
-import type { Constants } from './control.js';
-import { runSlice, type SliceExports } from './slice.js';
+import type { Constants, SyncOps } from './control.js';
+import { runJob, runSlice, type SliceExports } from './slice.js';
 
 /** What the main thread sends a new worker, once. */
 export interface WorkerInit {
@@ -7,55 +7,79 @@ export interface WorkerInit {
   readonly memory: WebAssembly.Memory;
   /** Byte offset of the control block. */
   readonly control: number;
+  /** This worker's thread index (the main thread is 0). */
   readonly index: number;
+  readonly threads: number;
   readonly stackTop: number;
   readonly constants: Constants;
-  /** Test hook: throw inside this job generation (a worker dying mid-step). */
-  readonly failAtGeneration?: number;
 }
 
 /**
  * The worker's whole program. It runs in a Node worker_threads Worker (CommonJS eval) or a
  * Web Worker (Deno, browsers), so it feature-detects its messaging and must not refer to
- * anything outside its own text except `slice`, which the source passes in.
+ * anything outside its own text except its arguments, which the source passes in.
  */
-function workerMain(slice: typeof runSlice): void {
+function workerMain(slice: typeof runSlice, job: typeof runJob, sync: SyncOps): void {
   type Port = { once(event: 'message', f: (m: WorkerInit) => void): void; postMessage(m: unknown): void };
-  const g = globalThis as unknown as { require?: (id: string) => { parentPort: Port }; onmessage?: unknown; postMessage?: (m: unknown) => void };
+  type NodeProcess = { on(event: 'exit', f: () => void): void };
+  const g = globalThis as unknown as {
+    require?: (id: string) => { parentPort: Port };
+    process?: NodeProcess;
+    onmessage?: unknown;
+    postMessage?: (m: unknown) => void;
+  };
   const node = typeof g.require === 'function' ? g.require('node:worker_threads').parentPort : undefined;
   const post = (m: unknown): void => (node ? node.postMessage(m) : g.postMessage!(m));
   const start = (init: WorkerInit): void => {
     const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
     const ex = instance.exports as unknown as SliceExports & { __stack_pointer: WebAssembly.Global };
     ex.__stack_pointer.value = init.stackTop;
-    const s = init.constants.slot;
-    const words = (s.picked + 64) as number;
-    const i32 = new Int32Array(init.memory.buffer, init.control, words);
-    const u32 = new Uint32Array(init.memory.buffer, init.control, words);
+    const k = init.constants;
+    const s = k.slot;
+    const i32 = new Int32Array(init.memory.buffer, init.control, k.words);
+    const u32 = new Uint32Array(init.memory.buffer, init.control, k.words);
+    // However this thread ends (an exception, process.exit in Node), say so and wake the main
+    // thread, which may be blocked waiting on a slice this thread claimed.
+    const gone = (): void => {
+      sync.store(i32, s.alive + init.index, 0);
+      sync.notify(i32, s.done);
+    };
+    if (node) g.process!.on('exit', gone);
+    sync.store(i32, s.alive + init.index, 1);
     // Read the generation before saying ready: a job may start the moment the main thread hears it.
-    let seen = Atomics.load(i32, s.gen);
+    let seen = sync.load(i32, s.gen);
     post({ ready: true });
-    const spin = init.constants.spin;
-    for (;;) {
-      // Jobs come in bursts (the guard, then one update per group): poll briefly before sleeping,
-      // since waking from Atomics.wait costs tens of microseconds.
-      for (let k = 0; k < spin && Atomics.load(i32, s.gen) === seen; k++);
-      Atomics.wait(i32, s.gen, seen);
-      seen = Atomics.load(i32, s.gen);
-      Atomics.store(i32, s.picked + init.index, seen);
-      if (u32[s.op] === init.constants.op.exit) return;
-      try {
-        if (seen === init.failAtGeneration) throw new Error('injected worker failure');
-        slice(ex, u32, init.index, init.constants);
-      } catch {
-        Atomics.store(i32, s.error, init.index + 1);
+    try {
+      for (;;) {
+        // Jobs come in bursts (the guard, then one update per group): poll briefly before sleeping,
+        // since waking from Atomics.wait costs tens of microseconds.
+        for (let n = 0; n < k.spin && sync.load(i32, s.gen) === seen; n++);
+        // Re-check after every wake-up: a notify may arrive late, for a job this thread already ran.
+        while (sync.load(i32, s.gen) === seen) sync.wait(i32, s.gen, seen);
+        seen = sync.load(i32, s.gen);
+        sync.store(i32, s.woke + init.index, seen);
+        if (u32[s.op] === k.op.exit) return;
+        job(sync, i32, seen, init.index, init.threads, k, (index) => slice(ex, u32, index, k));
       }
-      if (Atomics.sub(i32, s.pending, 1) === 1) Atomics.notify(i32, s.pending);
+    } finally {
+      gone();
     }
   };
   if (node) node.once('message', start);
   else g.onmessage = (e: { data: WorkerInit }) => start(e.data);
 }
 
+/** Sources of the expressions a worker program is built from. */
+export interface WorkerParts {
+  /** The Atomics operations (a stress test substitutes a wrapper that sleeps at random). */
+  readonly sync?: string;
+  /** The slice runner (a fault-injection test substitutes one that fails). */
+  readonly slice?: string;
+}
+
 /** The worker program as source text (for `eval` workers and Blob URLs). */
-export const WORKER_SOURCE = `(${workerMain.toString()})(${runSlice.toString()});`;
+export function workerProgram({ sync = 'Atomics', slice = runSlice.toString() }: WorkerParts = {}): string {
+  return `(${workerMain.toString()})(${slice}, ${runJob.toString()}, ${sync});`;
+}
+
+export const WORKER_SOURCE = workerProgram();
