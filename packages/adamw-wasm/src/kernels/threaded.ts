@@ -81,14 +81,19 @@ export class ThreadedKernel implements Kernel {
     const live: Live = { memory, exports, i32, u32: new Uint32Array(memory.buffer, control, CONTROL_WORDS), view: undefined };
     const kernel = new ThreadedKernel(live, threads, end, constants, options.sync ?? Atomics);
     Atomics.store(i32, SLOT.alive, 1); // the main thread, which claims slices too
-    try {
-      for (let index = 1; index < threads; index++) {
+    // Workers start in parallel; if any fails to, the others are stopped with the kernel.
+    const started = await Promise.allSettled(
+      Array.from({ length: threads - 1 }, (_, k) => {
+        const index = k + 1;
         const init: WorkerInit = { module, memory, control, index, threads, stackTop: stacks + index * STACK_BYTES, constants };
-        kernel.#workers.push(await spawnWorker(options.workerSource ?? WORKER_SOURCE, init, (why) => kernel.#workerGone(index, why)));
-      }
-    } catch (error) {
+        return spawnWorker(options.workerSource ?? WORKER_SOURCE, init, (why) => kernel.#workerGone(index, why));
+      }),
+    );
+    for (const result of started) if (result.status === 'fulfilled') kernel.#workers.push(result.value);
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed !== undefined) {
       kernel.dispose();
-      throw error;
+      throw failed.reason;
     }
     return kernel;
   }

@@ -3,7 +3,7 @@
  * the directory) and a whole-file read. Node's modules are imported only when called, so the
  * platform-neutral bundle still loads in browsers, where these functions throw instead.
  */
-import { importNodeBuiltin } from '../kernels/threads/spawn.js';
+import { importNodeBuiltin } from '../platform.js';
 import { typeError } from './errors.js';
 
 // The few Node APIs used, typed here so the package compiles without @types/node (as spawn.ts).

@@ -3,6 +3,7 @@
  * Blob URL elsewhere (Deno, browsers). Workers are unref'd in Node once ready, so a process
  * that forgets `dispose()` still exits.
  */
+import { importNodeBuiltin, isNode } from '../../platform.js';
 import type { WorkerInit } from './worker-source.js';
 
 export interface WorkerHandle {
@@ -18,17 +19,6 @@ interface NodeWorker {
   postMessage(m: unknown): void;
   unref(): void;
   terminate(): Promise<number>;
-}
-
-/** Node, but not Deno (which also defines `process`): its Web Workers are the better fit. */
-export const isNode = (): boolean =>
-  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string' &&
-  !('Deno' in globalThis);
-
-/** `import()` of a Node built-in that bundlers for browsers must not try to resolve. */
-export function importNodeBuiltin<T>(name: string): Promise<T> {
-  const specifier = `node:${name}`;
-  return import(/* @vite-ignore */ specifier) as Promise<T>;
 }
 
 async function spawnNode(source: string, init: WorkerInit, onExit: ExitListener): Promise<WorkerHandle> {
@@ -63,6 +53,9 @@ async function spawnWeb(source: string, init: WorkerInit, onExit: ExitListener):
       worker.onerror = (e) => reject(new Error(`worker ${init.index} failed to start: ${e.message}`));
       worker.postMessage(init);
     });
+  } catch (error) {
+    worker.terminate();
+    throw error;
   } finally {
     URL.revokeObjectURL(url);
   }
