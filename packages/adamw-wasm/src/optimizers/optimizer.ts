@@ -228,28 +228,19 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
       if (this.#kernels.some((k) => !k.canBlock)) {
         throw new Error(`${this.#family.name}: step() would block this thread (a browser main thread with worker threads); use await opt.stepAsync()`);
       }
-      const plan = this.#plan();
-      let next = plan.next();
-      while (!next.done) {
-        let result: unknown;
-        try {
-          result = next.value.sync();
-        } catch (error) {
-          next = plan.throw(error);
-          continue;
-        }
-        next = plan.next(result);
-      }
-      return next.value;
+      return this.#runSync();
     });
   }
 
   /**
-   * `step()` that waits for worker threads without blocking; works everywhere. Until it settles
-   * the optimizer owns the views: writing them meanwhile races with the kernel.
+   * `step()` that waits for worker threads without blocking; works everywhere. Without worker
+   * threads it runs in one go, like step(), so no other code runs in between. With them, other
+   * code runs while the workers compute: until the promise settles the optimizer owns the
+   * views, and gradients written meanwhile race with the step (the guard has already run).
    */
   stepAsync(): Promise<StepResult> {
     return this.#exclusiveAsync('stepAsync()', async () => {
+      if (this.#kernels.every((k) => k.threads === 1)) return this.#runSync();
       const plan = this.#plan();
       let next = plan.next();
       while (!next.done) {
@@ -264,6 +255,23 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
       }
       return next.value;
     });
+  }
+
+  /** Runs a step's plan with blocking kernel calls; a call's failure goes back into the plan. */
+  #runSync(): StepResult {
+    const plan = this.#plan();
+    let next = plan.next();
+    while (!next.done) {
+      let result: unknown;
+      try {
+        result = next.value.sync();
+      } catch (error) {
+        next = plan.throw(error);
+        continue;
+      }
+      next = plan.next(result);
+    }
+    return next.value;
   }
 
   /**

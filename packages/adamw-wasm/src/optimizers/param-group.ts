@@ -64,7 +64,7 @@ export class ParamGroup<H extends CommonHyper, S extends StateViews> {
       Object.defineProperty(this, key, {
         enumerable: true,
         get: () => (this.#core.hyper as Record<string, unknown>)[key],
-        set: (value: unknown) => this.set({ [key]: value } as Partial<H>),
+        set: (value: unknown) => this.#change(`groups[${core.index}].${key} (setter)`, { [key]: value }),
       });
     }
     Object.freeze(this);
@@ -125,9 +125,13 @@ export class ParamGroup<H extends CommonHyper, S extends StateViews> {
    * removes a schedule and is refused for every other key.
    */
   set(patch: Partial<H>): void {
+    this.#change(`groups[${this.#core.index}].set()`, patch);
+  }
+
+  #change(method: string, patch: unknown): void {
     const { family } = this.#owner;
     const path = `groups[${this.#core.index}]`;
-    this.#owner.assertIdle(`${path}.set`);
+    this.#owner.assertIdle(method);
     const who = family.name;
     const spec = checkPlainObject(who, path, patch);
     checkKnownKeys(who, path, spec, Object.keys(family.schema));
