@@ -39,7 +39,7 @@ const SECOND_CALLS: Record<string, [string, (opt: AdamW, saved: Uint8Array) => u
   'saveState()': ['saveState()', (opt) => opt.saveState()],
   'zeroGrad()': ['zeroGrad()', (opt) => opt.zeroGrad()],
   'dispose()': ['dispose()', (opt) => opt.dispose()],
-  'saveStateToFile()': ['saveState()', (opt) => opt.saveStateToFile(join(dir, 'x.adamw'))],
+  'saveStateToFile()': ['saveStateToFile()', (opt) => opt.saveStateToFile(join(dir, 'x.adamw'))],
   'loadStateFromFile()': ['loadStateFromFile()', (opt) => opt.loadStateFromFile(join(dir, 'x.adamw'))],
 };
 

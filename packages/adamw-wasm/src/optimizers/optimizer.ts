@@ -471,6 +471,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
    * the new one, whole (temporary file, fsync, rename). Node and Deno.
    */
   async saveStateToFile(path: string | URL, options: SaveStateOptions = {}): Promise<void> {
+    this.#assertIdle('saveStateToFile()');
     const bytes = this.saveState(options);
     await writeFileAtomically(`${this.#family.name}.saveStateToFile`, path, bytes);
   }
