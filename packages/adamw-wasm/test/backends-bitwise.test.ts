@@ -50,8 +50,9 @@ async function expectAllBackendsEqual(run: Run, n: number): Promise<void> {
   const [reference, ...others] = await Promise.all(BACKENDS.map((b) => runOn(b, run, n)));
   others.forEach((arrays, k) => {
     arrays.forEach((a, j) => {
-      const at = firstBitDifference(reference![j]!, a);
-      expect(at, `${BACKENDS[k + 1]} vs wasm-simd, n=${n}, array ${j}, element ${at}: ${reference![j]![at]} vs ${a[at]}`).toBe(-1);
+      const at = firstBitDifference(reference![j]!, a, true);
+      const bits = (x: Float32Array) => (at < 0 ? '' : new Uint32Array(x.buffer, x.byteOffset + 4 * at, 1)[0]!.toString(16));
+      expect(at, `${BACKENDS[k + 1]} vs wasm-simd, n=${n}, array ${j}, element ${at}: 0x${bits(reference![j]!)} vs 0x${bits(a)}`).toBe(-1);
     });
   });
 }
@@ -129,7 +130,7 @@ describe('wasm-simd, wasm and js are bit-identical', () => {
     });
   }
 
-  it('non-finite gradients and parameters propagate identically', async () => {
+  it('non-finite gradients and parameters propagate identically, NaN payloads included', async () => {
     const specials = [NaN, Infinity, -Infinity, -0, 0, 3.4e38, 1e-45, -1e-40];
     const withSpecials = (n: number, seed: number): Float32Array => {
       const a = varied(n, seed);

@@ -20,13 +20,16 @@ export function fillVaried(out: Float32Array, seed: number, scale = 1): Float32A
 
 export const varied = (n: number, seed: number, scale = 1): Float32Array => fillVaried(new Float32Array(n), seed, scale);
 
-/** Index of the first element whose bits differ (NaNs of any payload count as equal), or -1. */
-export function firstBitDifference(a: Float32Array, b: Float32Array): number {
+/**
+ * Index of the first element whose bits differ, or -1. NaNs of any payload count as equal unless
+ * `nanPayloads` (our backends must agree on those too; PyTorch need not).
+ */
+export function firstBitDifference(a: Float32Array, b: Float32Array, nanPayloads = false): number {
   if (a.length !== b.length) return Math.min(a.length, b.length);
   const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < a.length; i++) {
-    if (ua[i] !== ub[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return i;
+    if (ua[i] !== ub[i] && (nanPayloads || !(Number.isNaN(a[i]) && Number.isNaN(b[i])))) return i;
   }
   return -1;
 }

@@ -41,6 +41,11 @@ const CASES: [string, unknown, unknown, ErrorConstructor, RegExp][] = [
   ['no groups', [], {}, RangeError, /groups must be a non-empty array/],
   ['group not an object', [5], {}, TypeError, /groups\[0\] must be an object \(got 5\)/],
   ['options not an object', [{ size: 1 }], 'fast', TypeError, /options must be an object/],
+  ['a hole in groups', [{ size: 1 }, , { size: 1 }], {}, TypeError, /groups\[1\] must be an object \(got undefined\)/],
+  ['lr overflows float32', [{ size: 1 }], { lr: 1e39 }, RangeError, /options\.lr must be at most 3\.4028234663852886e\+38 \(the largest float32\) \(got 1e\+39\)/],
+  ['weightDecay 1e300', [{ size: 1, weightDecay: 1e300 }], {}, RangeError, /groups\[0\]\.weightDecay must be at most 3\.4028234663852886e\+38/],
+  ['eps as a bigint', [{ size: 1 }], { eps: 1n }, TypeError, /options\.eps must be a number \(got 1n\)/],
+  ['clipGradNorm overflows float32', [{ size: 1 }], { clipGradNorm: 1e39 }, RangeError, /options\.clipGradNorm must be at most 3\.4028234663852886e\+38/],
 ];
 
 describe.each([
@@ -67,9 +72,72 @@ describe('memory limit', () => {
     expect(instantiate).not.toHaveBeenCalled();
   });
 
-  it('amsgrad’s fifth array counts toward the limit', async () => {
+  it('amsgrad’s fifth array counts toward the limit; the js backend says whose limit it keeps', async () => {
     // 4 arrays fit (3.52e9 bytes), 5 do not (4.4e9).
-    await expect(AdamW.create([{ size: 220_000_000, amsgrad: true }], { backend: 'js' })).rejects.toThrow(/more than the 4294967296 bytes/);
+    await expect(AdamW.create([{ size: 220_000_000, amsgrad: true }], { backend: 'js' })).rejects.toThrow(
+      /more than the 4294967296 bytes \(4 GiB\) one memory holds \(the 'js' backend keeps WebAssembly's limit, so that every backend accepts the same models\); split the model across groups added with addParamGroup/,
+    );
+    await expect(AdamW.create([{ size: 220_000_000, amsgrad: true }], { backend: 'wasm' })).rejects.toThrow(/4 GiB\) a WebAssembly memory can hold/);
+  });
+});
+
+describe('a step refused before any write', () => {
+  const snapshot = (opt: AdamW) => opt.saveState();
+
+  it('when the step scalars overflow float32 (each hyperparameter finite, their product not)', async () => {
+    const opt = await AdamW.create([{ size: 8, lr: 1e30, weightDecay: 1e30 }]);
+    opt.groups[0]!.grads.fill(1);
+    const before = snapshot(opt);
+    expect(() => opt.step()).toThrow(/^AdamW: groups\[0\]'s hyperparameters give a step scalar that overflows float32 at step 1 \(decayFactor = -Infinity, with schedule multiplier 1\); nothing was changed/);
+    expect(snapshot(opt)).toEqual(before);
+    opt.groups[0]!.weightDecay = 0;
+    opt.groups[0]!.lr = 1e-3;
+    expect(opt.step().skipped).toBe(false);
+    opt.dispose();
+  });
+
+  it('when a schedule multiplier makes lr overflow', async () => {
+    const opt = await AdamW.create([{ size: 8, schedule: () => 1e300 }]);
+    const before = snapshot(opt);
+    expect(() => opt.step()).toThrow(/overflows float32 at step 1 \(decayFactor = -Infinity, with schedule multiplier 1e\+300\)/);
+    expect(snapshot(opt)).toEqual(before);
+    opt.dispose();
+  });
+
+  it.each([
+    ['the string "0.5"', '0.5', /returned "0\.5" for completed step 0/],
+    ['a bigint', 1n, /returned 1n for completed step 0/],
+    ['-1', -1, /returned -1 for completed step 0/],
+    ['NaN', NaN, /returned NaN for completed step 0/],
+  ])('when a schedule returns %s, shown unambiguously', async (_label, value, message) => {
+    const opt = await AdamW.create([{ size: 8, schedule: () => value as number }]);
+    const before = snapshot(opt);
+    expect(() => opt.step()).toThrow(message);
+    expect(snapshot(opt)).toEqual(before);
+    opt.dispose();
+  });
+});
+
+describe('undefined in a change', () => {
+  it('is refused for every hyperparameter but schedule, which it removes', async () => {
+    const opt = await AdamW.create([{ size: 4, schedule: () => 0.5 }]);
+    const g = opt.groups[0]!;
+    expect(() => (g.lr = undefined as never)).toThrow(/^AdamW: groups\[0\]\.lr must be a number \(got undefined\)$/);
+    expect(() => g.set({ eps: undefined } as never)).toThrow(/^AdamW: groups\[0\]\.eps must be a number \(got undefined\)$/);
+    expect(() => (g.amsgrad = undefined as never)).toThrow(TypeError);
+    expect(g.lr).toBe(1e-3);
+    g.schedule = undefined;
+    expect(g.schedule).toBeUndefined();
+    g.set({ schedule: () => 0.25 });
+    g.set({ schedule: undefined });
+    expect(g.hyperparameters.schedule).toBeUndefined();
+    opt.dispose();
+  });
+
+  it('counts as absent in create options and group specs', async () => {
+    const opt = await AdamW.create([{ size: 4, lr: undefined }] as never, { eps: undefined } as never);
+    expect(opt.groups[0]!.hyperparameters).toEqual(ADAMW_DEFAULTS);
+    opt.dispose();
   });
 });
 
