@@ -4,6 +4,8 @@
  * threads-faults.test.ts; the protocol under forced preemption: threads-protocol.test.ts.
  */
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AdamW, SGD, SGDW } from 'adamw-wasm';
@@ -76,6 +78,38 @@ describe('threads option', () => {
     arraysOf(opt).forEach((a, i) => expect(firstBitDifference(a, before[i]!)).toBe(-1));
     opt.dispose();
   });
+});
+
+describe('more threads than cores, under load', () => {
+  it('optimizer after optimizer, 6 and 8 threads on this machine with its cores kept busy: every run bit-identical to one thread', async () => {
+    const cores = availableParallelism();
+    // Busy threads, so that the step's threads are preempted at arbitrary points.
+    const load = Array.from({ length: cores }, () => new Worker('for (;;);', { eval: true }));
+    const n = 100_000;
+    const run = async (threads: number): Promise<Uint32Array> => {
+      const opt = await AdamW.create([{ init: varied(n, 1) }], { threads });
+      for (let t = 0; t < 5; t++) {
+        fillVaried(opt.groups[0]!.grads, 10 + t);
+        opt.step();
+      }
+      const bits = new Uint32Array(opt.groups[0]!.params.slice().buffer);
+      opt.dispose();
+      return bits;
+    };
+    try {
+      const reference = await run(1);
+      let runs = 0;
+      const started = Date.now();
+      for (; runs < 60 && Date.now() - started < 15_000; runs++) {
+        const threads = runs % 2 === 0 ? 8 : 6;
+        expect(firstBitDifference(new Float32Array((await run(threads)).buffer), new Float32Array(reference.buffer), true), `run ${runs}, ${threads} threads`).toBe(-1);
+      }
+      console.log(`threads under load: ${runs} optimizers × 5 steps (10 jobs each) with 6/8 threads on ${cores} busy cores, all bit-identical`);
+      expect(runs).toBeGreaterThanOrEqual(10);
+    } finally {
+      await Promise.all(load.map((w) => w.terminate()));
+    }
+  }, 60_000);
 });
 
 describe('process lifetime', () => {
