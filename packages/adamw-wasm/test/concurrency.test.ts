@@ -148,3 +148,23 @@ describe('a schedule that calls back into its optimizer', () => {
     }
   }
 });
+
+describe('memory written while a step is pending', () => {
+  it.each(['wasm-simd', 'wasm', 'js'] as const)(
+    'without worker threads (%s), stepAsync() runs in one go: a NaN written right after the call is not applied, nor refused, by this step',
+    async (backend) => {
+      const opt = await AdamW.create([{ init: varied(N, 1) }], { backend });
+      const twin = await AdamW.create([{ init: varied(N, 1) }], { backend });
+      for (const o of [opt, twin]) o.groups[0]!.grads.set(varied(N, 2));
+      const pending = opt.stepAsync();
+      queueMicrotask(() => (opt.groups[0]!.grads[7] = NaN));
+      opt.groups[0]!.grads[3] = NaN;
+      await pending;
+      twin.step();
+      expect(opt.groups[0]!.params).toEqual(twin.groups[0]!.params);
+      expect(() => opt.step()).toThrow(/non-finite gradient groups\[0\]\.grads\[3\] = NaN/);
+      opt.dispose();
+      twin.dispose();
+    },
+  );
+});
