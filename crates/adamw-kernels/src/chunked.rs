@@ -57,6 +57,7 @@ unsafe fn adam_variant<V: F32x4, const AMSGRAD: bool, const L2: bool, const AFTE
     let neg_step = V::splat(hp.neg_step_size);
 
     let vector_end = len & !3;
+    let mut nans = V::splat(0.0);
     let mut i = 0;
     while i < vector_end {
         let theta0 = V::load(params.add(i));
@@ -67,22 +68,26 @@ unsafe fn adam_variant<V: F32x4, const AMSGRAD: bool, const L2: bool, const AFTE
         }
         let m = V::load(exp_avg.add(i)).mul(beta1).add(one_minus_beta1.mul(g));
         let v = V::load(exp_avg_sq.add(i)).mul(beta2).add(one_minus_beta2.mul(g).mul(g));
-        m.store(exp_avg.add(i));
-        v.store(exp_avg_sq.add(i));
-        let second = if AMSGRAD {
-            let vmax = V::load(max_exp_avg_sq.add(i)).max(v);
-            vmax.store(max_exp_avg_sq.add(i));
-            vmax
-        } else {
-            v
-        };
+        let second = if AMSGRAD { V::load(max_exp_avg_sq.add(i)).max(v) } else { v };
         let denom = second.sqrt().div(bc2_sqrt).add(eps);
         let mut next = theta.add(neg_step.mul(m).div(denom));
         if AFTER {
             next = next.add(after_decay.mul(next));
         }
+        m.store(exp_avg.add(i));
+        v.store(exp_avg_sq.add(i));
+        if AMSGRAD {
+            second.store(max_exp_avg_sq.add(i));
+        }
         next.store(params.add(i));
+        nans = nans.or(next.nan_lanes());
         i += 4;
+    }
+    // A NaN in m, v or v̄ reaches θ, so θ's lanes tell whether any was written; only then
+    // (rarely) is the range rewritten with canonical NaNs, as the scalar reference writes them.
+    if nans.any_set() {
+        let outputs = [params, exp_avg, exp_avg_sq, max_exp_avg_sq];
+        canonicalize::<V>(if AMSGRAD { &outputs } else { &outputs[..3] }, vector_end);
     }
     scalar::adam_range(hp, a, vector_end, len);
 }
@@ -122,6 +127,7 @@ unsafe fn sgd_variant<V: F32x4, const MOMENTUM: bool, const L2: bool, const NEST
         (V::splat(hp.grad_scale), V::splat(hp.decay_factor), V::splat(hp.l2), V::splat(hp.neg_lr));
     let (momentum, grad_coeff) = (V::splat(hp.momentum), V::splat(hp.grad_coeff));
     let vector_end = len & !3;
+    let mut nans = V::splat(0.0);
     let mut i = 0;
     while i < vector_end {
         let theta0 = V::load(params.add(i));
@@ -129,21 +135,32 @@ unsafe fn sgd_variant<V: F32x4, const MOMENTUM: bool, const L2: bool, const NEST
         if L2 {
             g = g.add(l2.mul(theta0));
         }
-        let d = if MOMENTUM {
-            let buf = if FIRST { g } else { V::load(buffer.add(i)).mul(momentum).add(grad_coeff.mul(g)) };
+        let buf = if FIRST || !MOMENTUM { g } else { V::load(buffer.add(i)).mul(momentum).add(grad_coeff.mul(g)) };
+        let d = if MOMENTUM && NESTEROV { g.add(momentum.mul(buf)) } else { buf };
+        let next = theta0.mul(decay).add(neg_lr.mul(d));
+        if MOMENTUM {
             buf.store(buffer.add(i));
-            if NESTEROV {
-                g.add(momentum.mul(buf))
-            } else {
-                buf
-            }
-        } else {
-            g
-        };
-        theta0.mul(decay).add(neg_lr.mul(d)).store(params.add(i));
+        }
+        next.store(params.add(i));
+        nans = nans.or(next.nan_lanes());
         i += 4;
     }
+    // A NaN in the buffer reaches θ (see `adam_variant`).
+    if nans.any_set() {
+        let outputs = [params, buffer];
+        canonicalize::<V>(if MOMENTUM { &outputs } else { &outputs[..1] }, vector_end);
+    }
     scalar::sgd_range(hp, a, vector_end, len);
+}
+
+/// Rewrites elements `0..end` (a multiple of 4) of each array with canonical NaNs.
+#[cold]
+unsafe fn canonicalize<V: F32x4>(arrays: &[*mut f32], end: usize) {
+    for &p in arrays {
+        for i in (0..end).step_by(4) {
+            V::load(p.add(i)).canonical().store(p.add(i));
+        }
+    }
 }
 
 /// Σ x² over one block in the canonical order of [`scalar::block_sum_squares`]: two 4-lane

@@ -23,6 +23,14 @@ pub trait F32x4: Copy {
     fn sqrt(self) -> Self;
     /// NaN-propagating lane-wise max.
     fn max(self, o: Self) -> Self;
+    /// All bits set in the lanes that are NaN, none in the others.
+    fn nan_lanes(self) -> Self;
+    /// Bitwise or.
+    fn or(self, o: Self) -> Self;
+    /// Whether any bit of any lane is set.
+    fn any_set(self) -> bool;
+    /// NaN lanes replaced by the canonical quiet NaN (see [`scalar::canonical`]).
+    fn canonical(self) -> Self;
     fn to_array(self) -> [f32; 4];
 
     fn squares_zero() -> Self::Squares;
@@ -77,6 +85,22 @@ impl F32x4 for Portable {
     #[inline(always)]
     fn max(self, o: Self) -> Self {
         self.map2(o, scalar::max_propagating)
+    }
+    #[inline(always)]
+    fn nan_lanes(self) -> Self {
+        Portable(self.0.map(|x| f32::from_bits(if x.is_nan() { u32::MAX } else { 0 })))
+    }
+    #[inline(always)]
+    fn or(self, o: Self) -> Self {
+        self.map2(o, |a, b| f32::from_bits(a.to_bits() | b.to_bits()))
+    }
+    #[inline(always)]
+    fn any_set(self) -> bool {
+        self.0.iter().any(|x| x.to_bits() != 0)
+    }
+    #[inline(always)]
+    fn canonical(self) -> Self {
+        Portable(self.0.map(scalar::canonical))
     }
     #[inline(always)]
     fn to_array(self) -> [f32; 4] {

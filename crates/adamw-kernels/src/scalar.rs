@@ -7,6 +7,19 @@
 
 use crate::hyper::*;
 
+/// `x`, with any NaN replaced by the canonical quiet NaN (`0x7fc00000`). Every value the kernels
+/// write goes through it: which NaN an operation yields depends on operand order, which
+/// compilers and JITs may swap, so without it backends (and one backend over time) would
+/// disagree on NaN bits.
+#[inline(always)]
+pub fn canonical(x: f32) -> f32 {
+    if x.is_nan() {
+        f32::NAN
+    } else {
+        x
+    }
+}
+
 /// IEEE max that returns NaN when either operand is NaN, like `torch.maximum`, wasm's
 /// `f32x4.max` and JavaScript's `Math.max` (core's `f32::max` would drop the NaN).
 #[inline(always)]
@@ -49,11 +62,11 @@ pub unsafe fn adam_range(hp: &AdamHyper, a: &Arrays, start: usize, end: usize) {
         }
         let m = *exp_avg.add(i) * hp.beta1 + hp.one_minus_beta1 * g;
         let v = *exp_avg_sq.add(i) * hp.beta2 + (hp.one_minus_beta2 * g) * g;
-        *exp_avg.add(i) = m;
-        *exp_avg_sq.add(i) = v;
+        *exp_avg.add(i) = canonical(m);
+        *exp_avg_sq.add(i) = canonical(v);
         let second = if amsgrad {
             let vmax = max_propagating(*max_exp_avg_sq.add(i), v);
-            *max_exp_avg_sq.add(i) = vmax;
+            *max_exp_avg_sq.add(i) = canonical(vmax);
             vmax
         } else {
             v
@@ -63,7 +76,7 @@ pub unsafe fn adam_range(hp: &AdamHyper, a: &Arrays, start: usize, end: usize) {
         if after {
             next = next + hp.after_decay * next;
         }
-        *params.add(i) = next;
+        *params.add(i) = canonical(next);
     }
 }
 
@@ -94,7 +107,7 @@ pub unsafe fn sgd_range(hp: &SgdHyper, a: &Arrays, start: usize, end: usize) {
         }
         let d = if momentum {
             let buf = if first { g } else { *buffer.add(i) * hp.momentum + hp.grad_coeff * g };
-            *buffer.add(i) = buf;
+            *buffer.add(i) = canonical(buf);
             if nesterov {
                 g + hp.momentum * buf
             } else {
@@ -103,7 +116,7 @@ pub unsafe fn sgd_range(hp: &SgdHyper, a: &Arrays, start: usize, end: usize) {
         } else {
             g
         };
-        *params.add(i) = theta + hp.neg_lr * d;
+        *params.add(i) = canonical(theta + hp.neg_lr * d);
     }
 }
 

@@ -45,6 +45,23 @@ impl F32x4 for Wasm {
         Wasm(f32x4_max(self.0, o.0))
     }
     #[inline(always)]
+    fn nan_lanes(self) -> Self {
+        // NaN lanes are the only ones unequal to themselves.
+        Wasm(f32x4_ne(self.0, self.0))
+    }
+    #[inline(always)]
+    fn or(self, o: Self) -> Self {
+        Wasm(v128_or(self.0, o.0))
+    }
+    #[inline(always)]
+    fn any_set(self) -> bool {
+        v128_any_true(self.0)
+    }
+    #[inline(always)]
+    fn canonical(self) -> Self {
+        Wasm(v128_bitselect(f32x4_splat(f32::NAN), self.0, f32x4_ne(self.0, self.0)))
+    }
+    #[inline(always)]
     fn to_array(self) -> [f32; 4] {
         [
             f32x4_extract_lane::<0>(self.0),

@@ -67,8 +67,9 @@ struct State {
     c: Vec<f32>,
 }
 
+/// The first index whose bits differ, NaN payloads included: the kernels write one NaN only.
 fn same_bits(x: &[f32], y: &[f32]) -> Option<usize> {
-    x.iter().zip(y).position(|(p, q)| !(p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan())))
+    x.iter().zip(y).position(|(p, q)| p.to_bits() != q.to_bits())
 }
 
 /// One update over `len` elements starting at `arrays`.
@@ -173,22 +174,55 @@ fn elements_outside_the_range_are_untouched() {
 
 #[test]
 fn non_finite_values_propagate_identically() {
+    // NaNs with payloads and either sign, as user data or earlier steps may hold them.
+    let nan_a = f32::from_bits(0xffc1_2345);
+    let nan_b = f32::from_bits(0x7fc0_0001);
     for flags in [0, FLAG_AMSGRAD, FLAG_L2 | FLAG_DECAY_AFTER, FLAG_AMSGRAD | FLAG_L2 | FLAG_DECAY_AFTER] {
         let mut out = Vec::new();
         for kernel in [adam_scalar as Kernel, adam_chunked] {
-            let mut p = vec![1.0f32, -2.0, 0.5, 3.0, 1.0, 1.0, 7.0];
-            let g = vec![f32::NAN, 1.0, f32::INFINITY, -0.0, f32::NEG_INFINITY, 1e-30, 2.0];
-            let (mut m, mut v) = (vec![0.0f32; 7], vec![0.0f32; 7]);
-            let mut x = vec![0.0f32, 0.0, 0.0, 0.0, 0.0, f32::NAN, 0.0];
+            let mut p = vec![1.0f32, -2.0, 0.5, 3.0, 1.0, 1.0, 7.0, nan_a, nan_b];
+            let g = vec![f32::NAN, 1.0, f32::INFINITY, -0.0, f32::NEG_INFINITY, 1e-30, 2.0, nan_b, -0.0];
+            let (mut m, mut v) = (vec![0.0f32; 9], vec![0.0f32; 9]);
+            m[6] = nan_a;
+            let mut x = vec![0.0f32, 0.0, 0.0, 0.0, 0.0, f32::NAN, nan_a, 0.0, nan_b];
             let arrays = Arrays { params: p.as_mut_ptr(), grads: g.as_ptr(), state_a: m.as_mut_ptr(), state_b: v.as_mut_ptr(), state_c: x.as_mut_ptr() };
-            unsafe { kernel(1, flags, 1.0, &arrays, 7) };
-            out.push((p, x));
+            unsafe { kernel(1, flags, 1.0, &arrays, 9) };
+            out.push([p, m, v, x]);
         }
-        assert_eq!(same_bits(&out[0].0, &out[1].0), None, "params, flags {flags:#b}");
-        assert_eq!(same_bits(&out[0].1, &out[1].1), None, "vmax, flags {flags:#b}");
-        assert!(out[0].0[0].is_nan(), "a NaN gradient must poison its parameter");
+        for (k, name) in ["params", "m", "v", "vmax"].iter().enumerate() {
+            assert_eq!(same_bits(&out[0][k], &out[1][k]), None, "{name}, flags {flags:#b}");
+            if k < 3 || flags & FLAG_AMSGRAD != 0 {
+                for (i, x) in out[0][k].iter().enumerate() {
+                    assert!(!x.is_nan() || x.to_bits() == 0x7fc0_0000, "{name}[{i}] is NaN {:#x}, not the canonical one", x.to_bits());
+                }
+            }
+        }
+        assert!(out[0][0][0].is_nan(), "a NaN gradient must poison its parameter");
         if flags & FLAG_AMSGRAD != 0 {
-            assert!(out[0].1[5].is_nan(), "max(NaN, v) must stay NaN");
+            assert!(out[0][3][5].is_nan(), "max(NaN, v) must stay NaN");
+        }
+    }
+}
+
+#[test]
+fn sgd_writes_only_the_canonical_nan() {
+    for flags in [0, FLAG_MOMENTUM, FLAG_MOMENTUM | FLAG_NESTEROV, FLAG_MOMENTUM | FLAG_L2] {
+        let mut out = Vec::new();
+        for kernel in [sgd_scalar as Kernel, sgd_chunked] {
+            let mut p = vec![f32::from_bits(0xffc1_2345), 1.0, 2.0, 3.0, f32::INFINITY];
+            let g = vec![1.0, f32::from_bits(0xff80_0001), f32::NAN, 0.0, f32::NEG_INFINITY];
+            let mut buf = vec![0.0f32, 0.0, 0.0, f32::from_bits(0x7fc0_0042), 0.0];
+            let arrays = Arrays { params: p.as_mut_ptr(), grads: g.as_ptr(), state_a: buf.as_mut_ptr(), state_b: buf.as_mut_ptr(), state_c: buf.as_mut_ptr() };
+            unsafe { kernel(2, flags, 1.0, &arrays, 5) };
+            out.push([p, buf]);
+        }
+        for k in 0..2 {
+            assert_eq!(same_bits(&out[0][k], &out[1][k]), None, "array {k}, flags {flags:#b}");
+            // Without momentum the buffer is not written (its NaN stays as it was).
+            if k == 0 || flags & FLAG_MOMENTUM != 0 {
+                let bits: Vec<u32> = out[0][k].iter().map(|x| x.to_bits()).collect();
+                assert!(out[0][k].iter().all(|x| !x.is_nan() || x.to_bits() == 0x7fc0_0000), "array {k}, flags {flags:#b}: {bits:x?}");
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
  * memory limit — before anything is allocated.
  */
 import { describe, expect, it } from 'vitest';
-import { AdamW, schedules, SGD } from 'adamw-wasm';
+import { ADAMW_DEFAULTS, AdamW, schedules, SGD, SGD_DEFAULTS } from 'adamw-wasm';
 import { MAX_MEMORY_BYTES, packArenas } from '../src/memory/arena.js';
 import { encodeState, type OptimizerState } from '../src/state/index.js';
 import { varied } from './helpers.js';
@@ -96,6 +96,11 @@ describe('models split across memories', () => {
 });
 
 describe('a state is checked in full before anything is allocated', () => {
+  /** Every hyperparameter as saved (schedule as the `scheduled` flag). */
+  const saved = (defaults: object, patch: Record<string, unknown> = {}) => {
+    const { schedule: _, ...rest } = { ...defaults, ...patch } as Record<string, unknown>;
+    return { ...JSON.parse(JSON.stringify(rest)), scheduled: false };
+  };
   const state = (optimizer: string, size: number, hyperparameters: OptimizerState['groups'][number]['hyperparameters']): OptimizerState => ({
     optimizer,
     stepCount: 0,
@@ -105,7 +110,7 @@ describe('a state is checked in full before anything is allocated', () => {
   });
 
   it('a few hundred bytes claiming 150M AdamW parameters (but holding none of their arrays) are refused at once', async () => {
-    const bytes = encodeState(state('AdamW', 150_000_000, { scheduled: false }));
+    const bytes = encodeState(state('AdamW', 150_000_000, saved(ADAMW_DEFAULTS)));
     expect(bytes.length).toBeLessThan(1000);
     const before = process.memoryUsage().rss;
     const started = Date.now();
@@ -115,7 +120,7 @@ describe('a state is checked in full before anything is allocated', () => {
   });
 
   it('an SGD state whose size needs more than 4 GiB is refused by the memory limit, before allocating', async () => {
-    const bytes = encodeState(state('SGD', 1e9, { scheduled: false, momentum: 0 }));
+    const bytes = encodeState(state('SGD', 1e9, saved(SGD_DEFAULTS)));
     expect(bytes.length).toBeLessThan(400);
     const before = process.memoryUsage().rss;
     await expect(SGD.fromState(bytes)).rejects.toThrow(/^SGD\.fromState: 1000000000 parameters need \d+ bytes of memory/);
@@ -123,12 +128,18 @@ describe('a state is checked in full before anything is allocated', () => {
   });
 
   it('bad saved options and hyperparameters name their path in the state', async () => {
-    const bad = (patch: Partial<OptimizerState>, hyper: Record<string, unknown> = { scheduled: false }) =>
+    const bad = (patch: Partial<OptimizerState>, hyper: Record<string, unknown> = saved(SGD_DEFAULTS)) =>
       encodeState({ ...state('SGD', 4, hyper as never), ...patch });
     await expect(SGD.fromState(bad({ options: { nonFinite: 'sometimes' } }))).rejects.toThrow(/^SGD\.fromState: state\.options\.nonFinite must be one of 'throw', 'skip', 'ignore' \(got "sometimes"\)$/);
     await expect(SGD.fromState(bad({ options: { typo: 1 } }))).rejects.toThrow(/^SGD\.fromState: unknown option state\.options\.typo/);
-    await expect(SGD.fromState(bad({}, { scheduled: false, lr: -1 }))).rejects.toThrow(/^SGD\.fromState: state\.groups\[0\]\.hyperparameters\.lr must be >= 0 \(got -1\)$/);
-    await expect(SGD.fromState(bad({}, { scheduled: 'no' }))).rejects.toThrow(/^SGD\.fromState: state\.groups\[0\]\.hyperparameters\.scheduled must be true or false \(got "no"\)$/);
-    await expect(SGD.fromState(bad({}, {}))).rejects.toThrow(/scheduled must be true or false \(got undefined\)/);
+    await expect(SGD.fromState(bad({}, saved(SGD_DEFAULTS, { lr: -1 })))).rejects.toThrow(/^SGD\.fromState: state\.groups\[0\]\.hyperparameters\.lr must be >= 0 \(got -1\)$/);
+    await expect(SGD.fromState(bad({}, { ...saved(SGD_DEFAULTS), scheduled: 'no' }))).rejects.toThrow(/^SGD\.fromState: state\.groups\[0\]\.hyperparameters\.scheduled must be true or false \(got "no"\)$/);
+    const { scheduled: _, ...unflagged } = saved(SGD_DEFAULTS);
+    await expect(SGD.fromState(bad({}, unflagged))).rejects.toThrow(/scheduled must be true or false \(got undefined\)/);
+    const { momentum: __, ...incomplete } = saved(SGD_DEFAULTS);
+    await expect(SGD.fromState(bad({}, incomplete))).rejects.toThrow(/^SGD\.fromState: state\.groups\[0\]\.hyperparameters is missing momentum$/);
+    await expect(SGD.fromState(bad({ stepCount: 2, groups: [{ size: 4, stepCount: 3, hyperparameters: saved(SGD_DEFAULTS), arrays: {} }] }))).rejects.toThrow(
+      /^SGD\.fromState: state\.groups\[0\]\.stepCount \(3\) exceeds state\.stepCount \(2\)/,
+    );
   });
 });

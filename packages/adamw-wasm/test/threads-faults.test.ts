@@ -93,7 +93,7 @@ describe('a worker failure', () => {
         error = e as Error;
       }
     }
-    expect(error?.message).toMatch(/^AdamW: a worker thread failed before the step wrote anything \(adamw-wasm: slice \d of a step failed \(on thread 1\)\); parameters and state are intact/);
+    expect(error?.message).toMatch(/^AdamW: the step failed before writing anything \(adamw-wasm: slice \d of a step failed \(on thread 1\)\); parameters and state are intact/);
     expect(bits(opt)).toBe(before);
     expect(opt.stepCount).toBe(stepsBefore);
     const saved = opt.saveState();

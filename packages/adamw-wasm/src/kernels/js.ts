@@ -2,6 +2,8 @@ import type { AdamScalars, GroupRegions, SgdScalars } from './kernel.js';
 import { NORM_BLOCK, SingleThreadedKernel } from './kernel.js';
 
 const f32 = Math.fround;
+/** Any NaN as the canonical quiet NaN, as every kernel writes it (`canonical` in scalar.rs). */
+const canonical = (x: number): number => (x !== x ? NaN : x);
 
 /**
  * The pure-TypeScript fallback. Every +, −, ×, ÷ and √ is rounded to f32 with `Math.fround`;
@@ -12,9 +14,19 @@ export class JsKernel extends SingleThreadedKernel {
   readonly backend = 'js' as const;
   readonly firstFreeByte = 0;
   private buffer: ArrayBuffer | undefined;
+  private memory: WebAssembly.Memory | undefined;
 
   reserve(endByte: number): ArrayBuffer {
-    this.buffer = new ArrayBuffer(endByte);
+    // A WebAssembly memory's buffer cannot be transferred away (postMessage, structuredClone),
+    // so a caller holding a view cannot detach the optimizer's memory; a runtime without
+    // WebAssembly gets a plain ArrayBuffer.
+    if (typeof WebAssembly === 'object' && typeof WebAssembly.Memory === 'function') {
+      const pages = Math.ceil(endByte / 65536);
+      this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+      this.buffer = this.memory.buffer;
+    } else {
+      this.buffer = new ArrayBuffer(endByte);
+    }
     return this.buffer;
   }
 
@@ -45,20 +57,18 @@ export class JsKernel extends SingleThreadedKernel {
       if (coupledL2) g = f32(g + f32(l2 * theta0));
       const m = f32(f32(expAvg[i]! * beta1) + f32(oneMinusBeta1 * g));
       const v = f32(f32(expAvgSq[i]! * beta2) + f32(f32(oneMinusBeta2 * g) * g));
-      expAvg[i] = m;
-      expAvgSq[i] = v;
+      expAvg[i] = canonical(m);
+      expAvgSq[i] = canonical(v);
       let second = v;
       if (maxExpAvgSq !== undefined) {
-        // NaN if either side is NaN, like torch.maximum and f32x4.max, and the same NaN as the
-        // wasm kernels (Math.max's own NaN has the sign bit set on x86).
-        const old = maxExpAvgSq[i]!;
-        second = old !== old || v !== v ? NaN : Math.max(old, v);
-        maxExpAvgSq[i] = second;
+        // NaN if either side is NaN, like torch.maximum and f32x4.max.
+        second = Math.max(maxExpAvgSq[i]!, v);
+        maxExpAvgSq[i] = canonical(second);
       }
       const denom = f32(f32(f32(Math.sqrt(second)) / biasCorrection2Sqrt) + eps);
       let next = f32(theta + f32(f32(negStepSize * m) / denom));
       if (decayAfter) next = f32(next + f32(afterDecay * next));
-      params[i] = next;
+      params[i] = canonical(next);
     }
   }
 
@@ -75,10 +85,10 @@ export class JsKernel extends SingleThreadedKernel {
       let d = g;
       if (buffer !== undefined) {
         const buf = firstStep ? g : f32(f32(buffer[i]! * momentum) + f32(gradCoeff * g));
-        buffer[i] = buf;
+        buffer[i] = canonical(buf);
         d = nesterov ? f32(g + f32(momentum * buf)) : buf;
       }
-      params[i] = f32(f32(theta0 * decayFactor) + f32(negLr * d));
+      params[i] = canonical(f32(f32(theta0 * decayFactor) + f32(negLr * d)));
     }
   }
 
@@ -116,9 +126,10 @@ export class JsKernel extends SingleThreadedKernel {
   }
 
   dispose(): void {
-    const buffer = this.buffer;
-    this.buffer = undefined;
-    // Transferring detaches the buffer, so callers' views let go of the memory.
-    if (buffer !== undefined) structuredClone(buffer, { transfer: [buffer] });
+    const [buffer, memory] = [this.buffer, this.memory];
+    [this.buffer, this.memory] = [undefined, undefined];
+    // Detach the buffer (growing a memory by nothing does that too), so callers' views let go of it.
+    if (memory !== undefined) memory.grow(0);
+    else if (buffer !== undefined) structuredClone(buffer, { transfer: [buffer] });
   }
 }

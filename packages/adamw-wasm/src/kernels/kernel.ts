@@ -1,7 +1,8 @@
 /**
  * The seam between optimizers and the code that runs the per-element loops. Optimizers hand a
  * kernel byte offsets into the kernel's own memory and f32-rounded scalars; only kernels know
- * whether that memory is WebAssembly linear memory or a plain ArrayBuffer.
+ * whether that memory is WebAssembly linear memory or a plain ArrayBuffer. Every kernel writes
+ * the same bits, NaNs included: any NaN it writes is the canonical quiet NaN 0x7fc00000.
  */
 
 /** What actually runs a step. */

@@ -1,4 +1,5 @@
-import type { BackendChoice, BackendName, Kernel } from './kernel.js';
+import { BACKEND_NAMES, type BackendChoice, type BackendName, type Kernel } from './kernel.js';
+import { checkOneOf } from '../optimizers/validate.js';
 import { JsKernel } from './js.js';
 import { canRun, compileModule, type ModuleFlavour } from './modules.js';
 import { WasmKernel } from './wasm.js';
@@ -10,6 +11,7 @@ const availability = new Map<BackendName, boolean>();
 
 /** Whether `backend` can run here (checked once per process). */
 export function isBackendAvailable(backend: BackendName): boolean {
+  checkOneOf('isBackendAvailable', 'backend', backend, BACKEND_NAMES);
   let ok = availability.get(backend);
   if (ok === undefined) {
     ok = backend === 'js' ? true : canRun(flavourOf[backend]);

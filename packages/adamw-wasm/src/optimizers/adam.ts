@@ -2,7 +2,6 @@ import type { AdamScalars } from '../kernels/kernel.js';
 import { ADAM_FAMILY, type AdamHyperparameters, type AdamPreset } from './adam-family.js';
 import type { AdamGroupState, GlobalOptionsInput } from './adamw.js';
 import type { Group } from './param-group.js';
-import { readFileBytes } from '../state/file.js';
 import { Optimizer, type GroupSpec, type RestoreOptions } from './optimizer.js';
 
 export type AdamGroupSpec = GroupSpec<AdamHyperparameters, AdamPreset>;
@@ -22,7 +21,7 @@ export class Adam extends Optimizer<AdamHyperparameters, AdamGroupState, AdamSca
   }
 
   /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */
-  static async fromStateFile(path: string | URL, options?: RestoreOptions<AdamHyperparameters>): Promise<Adam> {
-    return Adam.fromState(await readFileBytes('Adam.fromStateFile', path), options);
+  static fromStateFile(path: string | URL, options?: RestoreOptions<AdamHyperparameters>): Promise<Adam> {
+    return Optimizer.restoreFile(ADAM_FAMILY, path, options, (f, o, b) => new Adam(f, o, b));
   }
 }

@@ -2,7 +2,6 @@ import type { AdamScalars } from '../kernels/kernel.js';
 import { ADAMW_FAMILY, type AdamWHyperparameters, type AdamWPreset } from './adam-family.js';
 import type { NonFinitePolicy } from './plan.js';
 import type { Group } from './param-group.js';
-import { readFileBytes } from '../state/file.js';
 import { Optimizer, type GroupSpec, type RestoreOptions } from './optimizer.js';
 import type { BackendChoice } from '../kernels/kernel.js';
 
@@ -52,7 +51,7 @@ export class AdamW extends Optimizer<AdamWHyperparameters, AdamGroupState, AdamS
   }
 
   /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */
-  static async fromStateFile(path: string | URL, options?: RestoreOptions<AdamWHyperparameters>): Promise<AdamW> {
-    return AdamW.fromState(await readFileBytes('AdamW.fromStateFile', path), options);
+  static fromStateFile(path: string | URL, options?: RestoreOptions<AdamWHyperparameters>): Promise<AdamW> {
+    return Optimizer.restoreFile(ADAMW_FAMILY, path, options, (f, o, b) => new AdamW(f, o, b));
   }
 }

@@ -62,6 +62,12 @@ export function checkStateToLoad<H extends CommonHyper>(who: string, family: Fam
     const path = `state.groups[${k}].hyperparameters`;
     const { scheduled, ...fields } = saved.hyperparameters;
     checkKnownKeys(who, path, fields, Object.keys(schema));
+    // Every hyperparameter, so that nothing is silently taken from defaults: resuming must be exact.
+    const missing = Object.keys(schema).filter((key) => !Object.hasOwn(fields, key));
+    if (missing.length > 0) throw new TypeError(`${who}: ${path} is missing ${missing.join(', ')}`);
+    if (saved.stepCount > state.stepCount) {
+      throw new RangeError(`${who}: state.groups[${k}].stepCount (${saved.stepCount}) exceeds state.stepCount (${state.stepCount}); a group cannot have taken more steps than its optimizer`);
+    }
     if (typeof scheduled !== 'boolean') throw new TypeError(`${who}: ${path}.scheduled must be true or false (got ${show(scheduled)})`);
     const into = target.groups?.[k];
     const schedule = target.scheduleFor(k, scheduled);

@@ -62,8 +62,10 @@ export function mergeFields<H extends object>(
 ): H {
   const out = { ...base } as Record<string, unknown>;
   for (const key of Object.keys(schema)) {
-    const value = spec[key];
-    const present = undefinedIs === 'value' ? Object.hasOwn(spec, key) : value !== undefined;
+    // Own keys only: an inherited one would slip past the unknown-key check.
+    const own = Object.hasOwn(spec, key);
+    const value = own ? spec[key] : undefined;
+    const present = undefinedIs === 'value' ? own : value !== undefined;
     if (present) out[key] = (schema as Record<string, Field<unknown>>)[key]!(who, path ? `${path}.${key}` : key, value);
   }
   return out as H;

@@ -285,7 +285,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
       const why = error instanceof Error ? error.message : String(error);
       if (!writing) {
         throw new Error(
-          `${this.#family.name}: a worker thread failed before the step wrote anything (${why}); parameters and state are intact, ` +
+          `${this.#family.name}: the step failed before writing anything (${why}); parameters and state are intact, ` +
             'so saveState() still works: recreate the optimizer',
           { cause: error },
         );
@@ -361,9 +361,8 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     const schedule = g.hyper.schedule;
     const eta = schedule === undefined ? 1 : schedule(this.#stepCount);
     if (typeof eta !== 'number' || !Number.isFinite(eta) || eta < 0) {
-      throw new RangeError(
-        `${who}: groups[${g.index}].schedule returned ${show(eta)} for completed step ${this.#stepCount}; a schedule must return a finite number >= 0`,
-      );
+      const Kind = typeof eta === 'number' ? RangeError : TypeError;
+      throw new Kind(`${who}: groups[${g.index}].schedule returned ${show(eta)} for completed step ${this.#stepCount}; a schedule must return a finite number >= 0`);
     }
     const ctx: StepContext = { step: g.stepsTaken + 1, eta, clipCoef };
     const scalars = this.#family.scalars(g.hyper, ctx);
@@ -390,8 +389,12 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
    * are functions and are not saved: pass the same schedule again when loading.
    */
   saveState(options: SaveStateOptions = {}): Uint8Array {
-    this.#assertIdle('saveState()');
-    const who = `${this.#family.name}.saveState`;
+    return this.#save('saveState', options);
+  }
+
+  #save(method: string, options: SaveStateOptions): Uint8Array {
+    this.#assertIdle(`${method}()`);
+    const who = `${this.#family.name}.${method}`;
     checkKnownKeys(who, 'options', checkPlainObject(who, 'options', options), ['includeParams']);
     const includeParams = options.includeParams === undefined ? true : checkBoolean(who, 'options.includeParams', options.includeParams);
     const state: OptimizerState = {
@@ -415,8 +418,11 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
    * error the optimizer is untouched.
    */
   loadState(bytes: Uint8Array): void {
-    this.#exclusive('loadState()', () => {
-      const who = `${this.#family.name}.loadState`;
+    this.#load('loadState()', `${this.#family.name}.loadState`, bytes);
+  }
+
+  #load(method: string, who: string, bytes: Uint8Array): void {
+    this.#exclusive(method, () => {
       const target: LoadTarget<H> = {
         groups: this.#cores.map((g) => ({ size: g.regions.length, hyper: g.hyper })),
         scheduleFor: (k) => this.#cores[k]!.hyper.schedule,
@@ -443,8 +449,8 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     bytes: Uint8Array,
     options: unknown,
     make: (family: Family<H, Scalars>, options: PlannedOptions<H>, backend: BackendName) => T,
+    who = `${family.name}.fromState`,
   ): Promise<T> {
-    const who = `${family.name}.fromState`;
     const opts = checkPlainObject(who, 'options', options ?? {});
     checkKnownKeys(who, 'options', opts, ['backend', 'threads', 'schedule']);
     const state = decodeState(bytes, who);
@@ -466,20 +472,33 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     return optimizer;
   }
 
+  /** @internal `restore` from a file; errors name the file. */
+  protected static async restoreFile<H extends CommonHyper, S extends StateViews, Scalars, T extends Optimizer<H, S, Scalars>>(
+    family: Family<H, Scalars>,
+    path: string | URL,
+    options: unknown,
+    make: (family: Family<H, Scalars>, options: PlannedOptions<H>, backend: BackendName) => T,
+  ): Promise<T> {
+    const who = `${family.name}.fromStateFile`;
+    const bytes = await readFileBytes(who, path);
+    return Optimizer.restore(family, bytes, options, make, `${who}: ${displayPath(path)}`);
+  }
+
   /**
    * `saveState()` written to a file so that a crash at any moment leaves the previous file or
    * the new one, whole (temporary file, fsync, rename). Node and Deno.
    */
   async saveStateToFile(path: string | URL, options: SaveStateOptions = {}): Promise<void> {
-    this.#assertIdle('saveStateToFile()');
-    const bytes = this.saveState(options);
+    const bytes = this.#save('saveStateToFile', options);
     await writeFileAtomically(`${this.#family.name}.saveStateToFile`, path, bytes);
   }
 
-  /** `loadState()` from a file written by `saveStateToFile`. */
+  /** `loadState()` from a file written by `saveStateToFile`; errors name the file. */
   async loadStateFromFile(path: string | URL): Promise<void> {
+    const who = `${this.#family.name}.loadStateFromFile`;
     this.#assertIdle('loadStateFromFile()');
-    this.loadState(await readFileBytes(`${this.#family.name}.loadStateFromFile`, path));
+    const bytes = await readFileBytes(who, path);
+    this.#load('loadStateFromFile()', `${who}: ${displayPath(path)}`, bytes);
   }
 
   /**
@@ -497,6 +516,8 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     this.#kernels = [];
   }
 }
+
+const displayPath = (path: string | URL): string => (typeof path === 'string' ? path : path.href);
 
 function shapesOf<H extends CommonHyper>(family: Family<H, unknown>, planned: readonly PlannedGroup<H>[]): GroupShape[] {
   return planned.map((g) => ({ length: g.length, state: family.state(g.hyper) }));

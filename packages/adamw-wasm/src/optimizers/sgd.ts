@@ -2,7 +2,6 @@ import type { SgdScalars } from '../kernels/kernel.js';
 import { SGD_FAMILY, SGDW_FAMILY, type SgdHyperparameters, type SgdwHyperparameters } from './sgd-family.js';
 import type { GlobalOptionsInput } from './adamw.js';
 import type { Group } from './param-group.js';
-import { readFileBytes } from '../state/file.js';
 import { Optimizer, type GroupSpec, type RestoreOptions } from './optimizer.js';
 
 /** SGD family state views: the momentum buffer (SGD only with momentum ≠ 0). */
@@ -28,8 +27,8 @@ export class SGD extends Optimizer<SgdHyperparameters, SgdGroupState, SgdScalars
   }
 
   /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */
-  static async fromStateFile(path: string | URL, options?: RestoreOptions<SgdHyperparameters>): Promise<SGD> {
-    return SGD.fromState(await readFileBytes('SGD.fromStateFile', path), options);
+  static fromStateFile(path: string | URL, options?: RestoreOptions<SgdHyperparameters>): Promise<SGD> {
+    return Optimizer.restoreFile(SGD_FAMILY, path, options, (f, o, b) => new SGD(f, o, b));
   }
 }
 
@@ -47,7 +46,7 @@ export class SGDW extends Optimizer<SgdwHyperparameters, SgdGroupState, SgdScala
   }
 
   /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */
-  static async fromStateFile(path: string | URL, options?: RestoreOptions<SgdwHyperparameters>): Promise<SGDW> {
-    return SGDW.fromState(await readFileBytes('SGDW.fromStateFile', path), options);
+  static fromStateFile(path: string | URL, options?: RestoreOptions<SgdwHyperparameters>): Promise<SGDW> {
+    return Optimizer.restoreFile(SGDW_FAMILY, path, options, (f, o, b) => new SGDW(f, o, b));
   }
 }

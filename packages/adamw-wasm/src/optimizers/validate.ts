@@ -69,6 +69,9 @@ function checkNumber(who: string, path: string, value: unknown): number {
   return value;
 }
 
+/** −0, once accepted, is 0: a saved state (JSON) could not keep the sign, and resuming must be exact. */
+const unsignedZero = (x: number): number => (x === 0 ? 0 : x);
+
 /** The largest finite float32: kernels see every hyperparameter rounded to f32. */
 export const F32_MAX = 3.4028234663852886e38;
 
@@ -77,14 +80,14 @@ export function checkNonNegative(who: string, path: string, value: unknown): num
   const x = checkNumber(who, path, value);
   if (x < 0) rangeError(who, path, '>= 0', x);
   if (x > F32_MAX) rangeError(who, path, `at most ${F32_MAX} (the largest float32)`, x);
-  return x;
+  return unsignedZero(x);
 }
 
 /** A β in [0, 1), as torch requires. */
 export function checkBeta(who: string, path: string, value: unknown): number {
   const x = checkNumber(who, path, value);
   if (!(x >= 0 && x < 1)) rangeError(who, path, 'in [0, 1)', x);
-  return x;
+  return unsignedZero(x);
 }
 
 export function checkBetas(who: string, path: string, value: unknown): readonly [number, number] {
@@ -133,8 +136,11 @@ export function checkInit(who: string, path: string, value: unknown): Float32Arr
  */
 export function ownBytes(who: string, path: string, value: unknown): Uint8Array {
   if (typedArrayTag(value) !== 'Uint8Array') typeError(who, path, 'a Uint8Array', value);
+  const length = TYPED_ARRAY.length.call(value) as number;
+  // A detached buffer reads as empty (a view over it cannot even be made): a truncated state.
+  if (length === 0) return new Uint8Array(0);
   const buffer = TYPED_ARRAY.buffer.call(value) as ArrayBufferLike;
-  const bytes = new Uint8Array(buffer, TYPED_ARRAY.byteOffset.call(value) as number, TYPED_ARRAY.length.call(value) as number);
+  const bytes = new Uint8Array(buffer, TYPED_ARRAY.byteOffset.call(value) as number, length);
   return Object.prototype.toString.call(buffer) === '[object SharedArrayBuffer]' ? bytes.slice() : bytes;
 }
 
@@ -166,7 +172,7 @@ export function checkPositive(who: string, path: string, value: unknown): number
 export function checkUnitInterval(who: string, path: string, value: unknown): number {
   const x = checkNumber(who, path, value);
   if (!(x >= 0 && x <= 1)) rangeError(who, path, 'in [0, 1]', x);
-  return x;
+  return unsignedZero(x);
 }
 
 /** A schedule: a function of the number of completed steps (see `schedules`). */

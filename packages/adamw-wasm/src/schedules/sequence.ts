@@ -26,7 +26,8 @@ export function sequence(parts: readonly [...SchedulePart[], LastSchedulePart]):
   const schedules: Schedule[] = [];
   const starts: number[] = []; // starts[i]: global t at which part i begins
   let start = 0;
-  parts.forEach((part: unknown, i) => {
+  // Array.from visits holes (as undefined, refused below), which forEach would skip.
+  Array.from(parts as unknown[]).forEach((part: unknown, i) => {
     const name = `parts[${i}]`;
     if (typeof part !== 'object' || part === null) typeError(who, name, 'an object { schedule, steps }', part);
     for (const key of Object.keys(part)) {
@@ -49,9 +50,9 @@ export function sequence(parts: readonly [...SchedulePart[], LastSchedulePart]):
     let i = starts.length - 1;
     while (starts[i]! > t) i--; // parts are few; zero-step parts are skipped since their start equals the next one's
     const eta = schedules[i]!(t - starts[i]!);
-    if (typeof eta !== 'number' || !(eta >= 0 && eta < Infinity)) {
-      rangeError(who, `the value of parts[${i}].schedule(${t - starts[i]!})`, 'a finite number >= 0', eta);
-    }
+    const what = `the value of parts[${i}].schedule(${t - starts[i]!})`;
+    if (typeof eta !== 'number') typeError(who, what, 'a finite number >= 0', eta);
+    if (!(eta >= 0 && eta < Infinity)) rangeError(who, what, 'a finite number >= 0', eta);
     return eta;
   };
 }

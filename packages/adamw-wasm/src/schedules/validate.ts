@@ -4,7 +4,7 @@
  * RangeError.
  */
 
-export { typeError, rangeError, checkNonNegative, checkPositive } from '../optimizers/validate.js';
+export { typeError, rangeError, checkNonNegative, checkPositive, F32_MAX } from '../optimizers/validate.js';
 import { checkUnitInterval, rangeError, typeError } from '../optimizers/validate.js';
 
 /** The options bag: a plain object whose keys are all known (unknown keys are usually typos). */
