@@ -130,8 +130,9 @@ describe('a state is checked in full before anything is allocated', () => {
   it('bad saved options and hyperparameters name their path in the state', async () => {
     const bad = (patch: Partial<OptimizerState>, hyper: Record<string, unknown> = saved(SGD_DEFAULTS)) =>
       encodeState({ ...state('SGD', 4, hyper as never), ...patch });
-    await expect(SGD.fromState(bad({ options: { nonFinite: 'sometimes' } }))).rejects.toThrow(/^SGD\.fromState: state\.options\.nonFinite must be one of 'throw', 'skip', 'ignore' \(got "sometimes"\)$/);
+    await expect(SGD.fromState(bad({ options: { clipGradNorm: null, nonFinite: 'sometimes' } }))).rejects.toThrow(/^SGD\.fromState: state\.options\.nonFinite must be one of 'throw', 'skip', 'ignore' \(got "sometimes"\)$/);
     await expect(SGD.fromState(bad({ options: { typo: 1 } }))).rejects.toThrow(/^SGD\.fromState: unknown option state\.options\.typo/);
+    await expect(SGD.fromState(bad({ options: { nonFinite: 'skip' } }))).rejects.toThrow(/^SGD\.fromState: state\.options is missing clipGradNorm$/);
     await expect(SGD.fromState(bad({}, saved(SGD_DEFAULTS, { lr: -1 })))).rejects.toThrow(/^SGD\.fromState: state\.groups\[0\]\.hyperparameters\.lr must be >= 0 \(got -1\)$/);
     await expect(SGD.fromState(bad({}, { ...saved(SGD_DEFAULTS), scheduled: 'no' }))).rejects.toThrow(/^SGD\.fromState: state\.groups\[0\]\.hyperparameters\.scheduled must be true or false \(got "no"\)$/);
     const { scheduled: _, ...unflagged } = saved(SGD_DEFAULTS);

@@ -77,8 +77,7 @@ export function checkStateToLoad<H extends CommonHyper>(who: string, family: Fam
     if (!scheduled && schedule !== undefined) {
       throw new Error(`${who}: groups[${k}] was saved without a schedule but would resume with one; resuming must be faithful, so remove it`);
     }
-    const base = into?.hyper ?? family.defaults;
-    const hyper = freezeHyper({ ...mergeFields(who, path, fields, base, schema), schedule } as H);
+    const hyper = freezeHyper({ ...mergeFields(who, path, fields, family.defaults, schema), schedule } as H);
     family.check(who, path, hyper);
     if (into !== undefined) {
       const need = [...family.state(hyper)].sort().join(', ');
@@ -96,6 +95,8 @@ export function checkStateToLoad<H extends CommonHyper>(who: string, family: Fam
   });
   const opts = state.options;
   checkKnownKeys(who, 'state.options', opts, ['clipGradNorm', 'nonFinite']);
+  const absent = ['clipGradNorm', 'nonFinite'].filter((key) => !Object.hasOwn(opts, key));
+  if (absent.length > 0) throw new TypeError(`${who}: state.options is missing ${absent.join(', ')}`);
   const { clipGradNorm, nonFinite } = planOptions(
     family,
     { ...(opts.clipGradNorm === null ? {} : { clipGradNorm: opts.clipGradNorm }), nonFinite: opts.nonFinite },
