@@ -90,23 +90,23 @@ function compareJobs(threaded: Arena, reference: Arena, seed: number, jobs: numb
     const kind = random();
     const r = [threaded.regions[g]!, reference.regions[g]!] as const;
     if (kind < 0.2) {
-      expect(threaded.kernel.allFinite(r[0].grads, r[0].length), where).toBe(reference.kernel.allFinite(r[1].grads, r[1].length));
+      expect(threaded.kernel.allFinite(r[0].grads, r[0].length).wait(), where).toBe(reference.kernel.allFinite(r[1].grads, r[1].length).wait());
     } else if (kind < 0.4) {
-      expect(threaded.kernel.sumSquares(r[0].grads, r[0].length), where).toBe(reference.kernel.sumSquares(r[1].grads, r[1].length));
+      expect(threaded.kernel.sumSquares(r[0].grads, r[0].length).wait(), where).toBe(reference.kernel.sumSquares(r[1].grads, r[1].length).wait());
     } else if (g === 2) {
       const s: SgdScalars = SGD_FAMILY.scalars(
         { ...SGD_FAMILY.defaults, lr: random() * 0.1, momentum: 0.9, nesterov: random() < 0.5, weightDecay: random() * 1e-3 },
         { step: 1 + Math.floor(random() * 3), eta: random(), clipCoef: 1 },
       );
-      threaded.kernel.sgd(r[0], s);
-      reference.kernel.sgd(r[1], s);
+      threaded.kernel.sgd(r[0], s).wait();
+      reference.kernel.sgd(r[1], s).wait();
     } else {
       const s: AdamScalars = ADAMW_FAMILY.scalars(
         { ...ADAMW_FAMILY.defaults, lr: random() * 0.01, weightDecay: random() * 0.1, amsgrad: g === 0 },
         { step: 1 + Math.floor(random() * 100), eta: random(), clipCoef: 1 },
       );
-      threaded.kernel.adam(r[0], s);
-      reference.kernel.adam(r[1], s);
+      threaded.kernel.adam(r[0], s).wait();
+      reference.kernel.adam(r[1], s).wait();
     }
     threaded.views[g]!.forEach((a, k) => expect(firstBitDifference(a, reference.views[g]![k]!), `${where}, array ${k}`).toBe(-1));
   }

@@ -1,5 +1,5 @@
 import type { AdamScalars, GroupRegions, SgdScalars } from './kernel.js';
-import { NORM_BLOCK, SingleThreadedKernel } from './kernel.js';
+import { done, NORM_BLOCK, type Job, type Kernel } from './kernel.js';
 
 const f32 = Math.fround;
 /** Any NaN as the canonical quiet NaN, as every kernel writes it (`canonical` in scalar.rs). */
@@ -10,8 +10,11 @@ const canonical = (x: number): number => (x !== x ? NaN : x);
  * since f64 holds more than twice f32's precision, that is exactly f32 arithmetic, so with
  * the reference kernel's operation order the results are bit-identical to the wasm modules.
  */
-export class JsKernel extends SingleThreadedKernel {
+export class JsKernel implements Kernel {
   readonly backend = 'js' as const;
+  readonly threads = 1;
+  readonly canBlock = true;
+  readonly fault = undefined;
   readonly firstFreeByte = 0;
   private buffer: ArrayBuffer | undefined;
   private memory: WebAssembly.Memory | undefined;
@@ -41,7 +44,7 @@ export class JsKernel extends SingleThreadedKernel {
     return this.f32s(at, r.length);
   }
 
-  adam(r: GroupRegions, s: AdamScalars): void {
+  adam(r: GroupRegions, s: AdamScalars): Job<void> {
     const n = r.length;
     const params = this.f32s(r.params, n);
     const grads = this.f32s(r.grads, n);
@@ -70,9 +73,10 @@ export class JsKernel extends SingleThreadedKernel {
       if (decayAfter) next = f32(next + f32(afterDecay * next));
       params[i] = canonical(next);
     }
+    return done(undefined);
   }
 
-  sgd(r: GroupRegions, s: SgdScalars): void {
+  sgd(r: GroupRegions, s: SgdScalars): Job<void> {
     const n = r.length;
     const params = this.f32s(r.params, n);
     const grads = this.f32s(r.grads, n);
@@ -90,9 +94,10 @@ export class JsKernel extends SingleThreadedKernel {
       }
       params[i] = canonical(f32(f32(theta0 * decayFactor) + f32(negLr * d)));
     }
+    return done(undefined);
   }
 
-  sumSquares(byteOffset: number, length: number): number {
+  sumSquares(byteOffset: number, length: number): Job<number> {
     // The kernel's canonical order: per block, element i into lane i mod 8, lanes combined
     // pairwise, then the trailing 0–7 elements in order; blocks added in order.
     const x = this.f32s(byteOffset, length);
@@ -115,14 +120,14 @@ export class JsKernel extends SingleThreadedKernel {
       for (let i = groupEnd; i < end; i++) sum += x[i]! * x[i]!;
       total += sum;
     }
-    return total;
+    return done(total);
   }
 
-  allFinite(byteOffset: number, length: number): boolean {
+  allFinite(byteOffset: number, length: number): Job<boolean> {
     const x = this.f32s(byteOffset, length);
     let acc = 0;
     for (let i = 0; i < length; i++) acc += x[i]! * 0;
-    return acc === 0;
+    return done(acc === 0);
   }
 
   dispose(): void {

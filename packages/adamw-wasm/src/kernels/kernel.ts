@@ -64,13 +64,28 @@ export interface GroupRegions {
   readonly state: Readonly<Partial<Record<StateName, number>>>;
 }
 
+/**
+ * One kernel call. Single-threaded kernels finish before returning one; a threaded kernel's runs
+ * on its workers (and on the calling thread, which joins in when the job starts). Either way the
+ * caller waits for it once, blocking or not: one path for `step()` and `stepAsync()`.
+ */
+export interface Job<T> {
+  /** Blocks until the job is done; only where the kernel's `canBlock` is true. */
+  wait(): T;
+  /** Resolves when the job is done, without blocking. */
+  waitAsync(): Promise<T>;
+}
+
+/** A job that is already done. */
+export const done = <T>(value: T): Job<T> => ({ wait: () => value, waitAsync: async () => value });
+
 export interface Kernel {
   readonly backend: BackendName;
   /** Threads working on each call (1 for single-threaded kernels). */
   readonly threads: number;
   /**
-   * Whether the synchronous calls may be used on this thread. False for a threaded kernel on a
-   * browser main thread, which must not block: use the async calls there.
+   * Whether jobs may be waited for synchronously on this thread. False for a threaded kernel
+   * on a browser main thread, which must not block: wait there with `waitAsync`.
    */
   readonly canBlock: boolean;
   /** Why the kernel can no longer run (a worker failed or stopped); every call then throws it. */
@@ -83,49 +98,18 @@ export interface Kernel {
    */
   reserve(endByte: number): ArrayBufferLike;
   /** Fused Adam/AdamW update (expAvg, expAvgSq and, with amsgrad, maxExpAvgSq). */
-  adam(regions: GroupRegions, scalars: AdamScalars): void;
+  adam(regions: GroupRegions, scalars: AdamScalars): Job<void>;
   /** Fused SGD/SGDW update (momentumBuffer when momentum is used). */
-  sgd(regions: GroupRegions, scalars: SgdScalars): void;
+  sgd(regions: GroupRegions, scalars: SgdScalars): Job<void>;
   /** Σ g² in f64 in the canonical block order (see `NORM_BLOCK`). */
-  sumSquares(byteOffset: number, length: number): number;
+  sumSquares(byteOffset: number, length: number): Job<number>;
   /** Whether no element is NaN or ±Inf. */
-  allFinite(byteOffset: number, length: number): boolean;
-  adamAsync(regions: GroupRegions, scalars: AdamScalars): Promise<void>;
-  sgdAsync(regions: GroupRegions, scalars: SgdScalars): Promise<void>;
-  sumSquaresAsync(byteOffset: number, length: number): Promise<number>;
-  allFiniteAsync(byteOffset: number, length: number): Promise<boolean>;
+  allFinite(byteOffset: number, length: number): Job<boolean>;
   /**
    * Releases the memory: views over a non-shared memory are detached (their length becomes 0),
    * and the kernel drops every reference to it. Later calls throw.
    */
   dispose(): void;
-}
-
-/** For kernels that finish every call before returning: the async calls just wrap them. */
-export abstract class SingleThreadedKernel implements Kernel {
-  abstract readonly backend: BackendName;
-  abstract readonly firstFreeByte: number;
-  readonly threads = 1;
-  readonly canBlock = true;
-  readonly fault = undefined;
-  abstract reserve(endByte: number): ArrayBufferLike;
-  abstract adam(regions: GroupRegions, scalars: AdamScalars): void;
-  abstract sgd(regions: GroupRegions, scalars: SgdScalars): void;
-  abstract sumSquares(byteOffset: number, length: number): number;
-  abstract allFinite(byteOffset: number, length: number): boolean;
-  abstract dispose(): void;
-  async adamAsync(regions: GroupRegions, scalars: AdamScalars): Promise<void> {
-    this.adam(regions, scalars);
-  }
-  async sgdAsync(regions: GroupRegions, scalars: SgdScalars): Promise<void> {
-    this.sgd(regions, scalars);
-  }
-  async sumSquaresAsync(byteOffset: number, length: number): Promise<number> {
-    return this.sumSquares(byteOffset, length);
-  }
-  async allFiniteAsync(byteOffset: number, length: number): Promise<boolean> {
-    return this.allFinite(byteOffset, length);
-  }
 }
 
 /** Sums of squares are formed per block of this many elements (8 lane sums each), blocks added in order. */

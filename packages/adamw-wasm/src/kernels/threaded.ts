@@ -10,7 +10,7 @@
  * thread sees at once; a worker that vanishes without a trace while holding a slice is caught
  * by the no-progress watchdog. After any failure every call throws.
  */
-import type { AdamScalars, GroupRegions, Kernel, SgdScalars } from './kernel.js';
+import type { AdamScalars, GroupRegions, Job, Kernel, SgdScalars } from './kernel.js';
 import { NORM_BLOCK } from './kernel.js';
 import { HYPER_BYTES, writeAdamHyper, writeSgdHyper } from './hyper.js';
 import { CONTROL_BYTES, CONTROL_WORDS, MAX_THREADS, OP, SLOT, SPIN_POLLS, STACK_BYTES, type Constants, type SyncOps } from './threads/control.js';
@@ -237,77 +237,48 @@ export class ThreadedKernel implements Kernel {
     this.#finish(live);
   }
 
-  #assertCanBlock(): void {
-    if (!this.canBlock) {
-      throw new Error('adamw-wasm: this thread cannot block (a browser main thread), so threaded steps must use stepAsync()');
-    }
+  /** The job just started on `live`; `result` reads its outcome once every slice is done. */
+  #job<T>(live: Live, result: (live: Live) => T): Job<T> {
+    return {
+      wait: () => {
+        if (!this.canBlock) throw new Error('adamw-wasm: this thread cannot block (a browser main thread): wait for threaded jobs with waitAsync()');
+        this.#waitSync(live);
+        return result(live);
+      },
+      waitAsync: async () => {
+        await this.#waitAsync(live);
+        return result(live);
+      },
+    };
   }
 
-  #adamJob(r: GroupRegions, s: AdamScalars): Live {
+  adam(r: GroupRegions, s: AdamScalars): Job<void> {
     writeAdamHyper(this.#usable().view!, this.#hyperOffset, s);
     const { expAvg = 0, expAvgSq = 0, maxExpAvgSq = 0 } = r.state;
-    return this.#start(OP.adam, { hyper: this.#hyperOffset, params: r.params, grads: r.grads, stateA: expAvg, stateB: expAvgSq, stateC: maxExpAvgSq }, r.length);
+    const fields = { hyper: this.#hyperOffset, params: r.params, grads: r.grads, stateA: expAvg, stateB: expAvgSq, stateC: maxExpAvgSq };
+    return this.#job(this.#start(OP.adam, fields, r.length), () => undefined);
   }
 
-  #sgdJob(r: GroupRegions, s: SgdScalars): Live {
+  sgd(r: GroupRegions, s: SgdScalars): Job<void> {
     writeSgdHyper(this.#usable().view!, this.#hyperOffset, s);
-    return this.#start(OP.sgd, { hyper: this.#hyperOffset, params: r.params, grads: r.grads, stateA: r.state.momentumBuffer ?? 0 }, r.length);
+    const fields = { hyper: this.#hyperOffset, params: r.params, grads: r.grads, stateA: r.state.momentumBuffer ?? 0 };
+    return this.#job(this.#start(OP.sgd, fields, r.length), () => undefined);
   }
 
-  #sumPartials({ memory }: Live, length: number): number {
-    const blocks = new Float64Array(memory.buffer, this.#partials, Math.ceil(length / NORM_BLOCK));
-    let total = 0;
-    for (const b of blocks) total += b;
-    return total;
+  sumSquares(byteOffset: number, length: number): Job<number> {
+    // Per-block sums, added in block order here: the same total for any number of threads.
+    return this.#job(this.#start(OP.sumSquares, { grads: byteOffset, out: this.#partials }, length), ({ memory }) => {
+      let total = 0;
+      for (const b of new Float64Array(memory.buffer, this.#partials, Math.ceil(length / NORM_BLOCK))) total += b;
+      return total;
+    });
   }
 
-  #allResults({ u32 }: Live): boolean {
-    for (let k = 0; k < this.threads; k++) if (u32[SLOT.result + k] !== 1) return false;
-    return true;
-  }
-
-  adam(r: GroupRegions, s: AdamScalars): void {
-    this.#assertCanBlock();
-    this.#waitSync(this.#adamJob(r, s));
-  }
-
-  sgd(r: GroupRegions, s: SgdScalars): void {
-    this.#assertCanBlock();
-    this.#waitSync(this.#sgdJob(r, s));
-  }
-
-  sumSquares(byteOffset: number, length: number): number {
-    this.#assertCanBlock();
-    const live = this.#start(OP.sumSquares, { grads: byteOffset, out: this.#partials }, length);
-    this.#waitSync(live);
-    return this.#sumPartials(live, length);
-  }
-
-  allFinite(byteOffset: number, length: number): boolean {
-    this.#assertCanBlock();
-    const live = this.#start(OP.allFinite, { grads: byteOffset }, length);
-    this.#waitSync(live);
-    return this.#allResults(live);
-  }
-
-  async adamAsync(r: GroupRegions, s: AdamScalars): Promise<void> {
-    await this.#waitAsync(this.#adamJob(r, s));
-  }
-
-  async sgdAsync(r: GroupRegions, s: SgdScalars): Promise<void> {
-    await this.#waitAsync(this.#sgdJob(r, s));
-  }
-
-  async sumSquaresAsync(byteOffset: number, length: number): Promise<number> {
-    const live = this.#start(OP.sumSquares, { grads: byteOffset, out: this.#partials }, length);
-    await this.#waitAsync(live);
-    return this.#sumPartials(live, length);
-  }
-
-  async allFiniteAsync(byteOffset: number, length: number): Promise<boolean> {
-    const live = this.#start(OP.allFinite, { grads: byteOffset }, length);
-    await this.#waitAsync(live);
-    return this.#allResults(live);
+  allFinite(byteOffset: number, length: number): Job<boolean> {
+    return this.#job(this.#start(OP.allFinite, { grads: byteOffset }, length), ({ u32 }) => {
+      for (let slice = 0; slice < this.threads; slice++) if (u32[SLOT.result + slice] !== 1) return false;
+      return true;
+    });
   }
 
   dispose(): void {

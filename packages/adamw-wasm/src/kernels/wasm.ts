@@ -1,5 +1,5 @@
 import type { AdamScalars, BackendName, GroupRegions, SgdScalars } from './kernel.js';
-import { SingleThreadedKernel } from './kernel.js';
+import { done, type Job, type Kernel } from './kernel.js';
 import { HYPER_BYTES, writeAdamHyper, writeSgdHyper } from './hyper.js';
 
 const PAGE_BYTES = 65536;
@@ -18,7 +18,10 @@ export interface KernelExports {
 }
 
 /** Runs the Rust kernel in its own instance, so each arena owns one linear memory. */
-export class WasmKernel extends SingleThreadedKernel {
+export class WasmKernel implements Kernel {
+  readonly threads = 1;
+  readonly canBlock = true;
+  readonly fault = undefined;
   readonly firstFreeByte: number;
   /** Dropped on dispose, with the instance and its memory. */
   #exports: KernelExports | undefined;
@@ -31,7 +34,6 @@ export class WasmKernel extends SingleThreadedKernel {
   }
 
   private constructor(exports: KernelExports, readonly backend: BackendName) {
-    super();
     if (exports.abi_version() !== EXPECTED_ABI) {
       throw new Error(`adamw-wasm: kernel ABI ${exports.abi_version()} does not match ${EXPECTED_ABI}; rebuild the package`);
     }
@@ -74,25 +76,25 @@ export class WasmKernel extends SingleThreadedKernel {
     return { exports, view };
   }
 
-  adam(r: GroupRegions, s: AdamScalars): void {
+  adam(r: GroupRegions, s: AdamScalars): Job<void> {
     const { exports, view } = this.#ready();
     writeAdamHyper(view, this.#hyperOffset, s);
     const { expAvg = 0, expAvgSq = 0, maxExpAvgSq = 0 } = r.state;
-    exports.adam_step(this.#hyperOffset, r.params, r.grads, expAvg, expAvgSq, maxExpAvgSq, r.length);
+    return done(exports.adam_step(this.#hyperOffset, r.params, r.grads, expAvg, expAvgSq, maxExpAvgSq, r.length));
   }
 
-  sgd(r: GroupRegions, s: SgdScalars): void {
+  sgd(r: GroupRegions, s: SgdScalars): Job<void> {
     const { exports, view } = this.#ready();
     writeSgdHyper(view, this.#hyperOffset, s);
-    exports.sgd_step(this.#hyperOffset, r.params, r.grads, r.state.momentumBuffer ?? 0, r.length);
+    return done(exports.sgd_step(this.#hyperOffset, r.params, r.grads, r.state.momentumBuffer ?? 0, r.length));
   }
 
-  sumSquares(byteOffset: number, length: number): number {
-    return this.#ready().exports.sum_squares(byteOffset, length);
+  sumSquares(byteOffset: number, length: number): Job<number> {
+    return done(this.#ready().exports.sum_squares(byteOffset, length));
   }
 
-  allFinite(byteOffset: number, length: number): boolean {
-    return this.#ready().exports.all_finite(byteOffset, length) === 1;
+  allFinite(byteOffset: number, length: number): Job<boolean> {
+    return done(this.#ready().exports.all_finite(byteOffset, length) === 1);
   }
 
   dispose(): void {

@@ -111,7 +111,6 @@ export const ADAMW_FAMILY: Family<AdamWHyperparameters, AdamScalars> = {
     return adamScalars(h, step, eta, clipCoef, { before: after ? 0 : c, after: after ? c : 0, decayAfter: after && c !== 0, l2: 0 });
   },
   run: (kernel, regions, s) => kernel.adam(regions, s),
-  runAsync: (kernel, regions, s) => kernel.adamAsync(regions, s),
 };
 
 export const ADAM_FAMILY: Family<AdamHyperparameters, AdamScalars> = {
@@ -124,5 +123,4 @@ export const ADAM_FAMILY: Family<AdamHyperparameters, AdamScalars> = {
   scalars: (h, { step, eta, clipCoef }) =>
     adamScalars(h, step, eta, clipCoef, { before: 0, after: 0, decayAfter: false, l2: h.weightDecay }),
   run: (kernel, regions, s) => kernel.adam(regions, s),
-  runAsync: (kernel, regions, s) => kernel.adamAsync(regions, s),
 };

@@ -3,7 +3,7 @@
  * presets), which state arrays a group needs, and how a step's scalars are formed and run.
  * The generic `Optimizer` does everything else (groups, memory, guard, clipping, save/load).
  */
-import type { GroupRegions, Kernel, StateName } from '../kernels/kernel.js';
+import type { GroupRegions, Job, Kernel, StateName } from '../kernels/kernel.js';
 import type { Schedule } from '../schedules/index.js';
 import type { Schema, WeightDecayScale } from './fields.js';
 
@@ -44,8 +44,8 @@ export interface Family<H extends CommonHyper, S> {
   /** The state arrays a group with these hyperparameters owns. */
   state(h: H): readonly StateName[];
   scalars(h: H, ctx: StepContext): S;
-  run(kernel: Kernel, regions: GroupRegions, scalars: S): void;
-  runAsync(kernel: Kernel, regions: GroupRegions, scalars: S): Promise<void>;
+  /** Starts the fused update of one region. */
+  run(kernel: Kernel, regions: GroupRegions, scalars: S): Job<void>;
 }
 
 const f32 = Math.fround;

@@ -9,7 +9,7 @@
  * queues: a second stepAsync() without `await` is almost always a bug, and saying so beats
  * guessing which order was meant.
  */
-import type { BackendChoice, BackendName, Kernel } from '../kernels/kernel.js';
+import type { BackendChoice, BackendName, Job, Kernel } from '../kernels/kernel.js';
 import { createKernel, resolveBackend, resolveThreads } from '../kernels/select.js';
 import { assertFits, layoutArena, packArenas, type GroupShape } from '../memory/arena.js';
 import type { Schedule } from '../schedules/index.js';
@@ -59,12 +59,8 @@ export interface SaveStateOptions {
 /** Upper bound on a kernel's static data, stacks and control block, for the fit check before instantiation. */
 const STATIC_BYTES_BOUND = 8 << 20;
 
-/** One kernel call, runnable either way; `step` and `stepAsync` share one plan. */
-interface Call<T> {
-  readonly sync: () => T;
-  readonly async: () => Promise<T>;
-}
-type StepPlan = Generator<Call<unknown>, StepResult, unknown>;
+/** A step as kernel jobs to wait for, blocking or not: `step` and `stepAsync` share one plan. */
+type StepPlan = Generator<Job<unknown>, StepResult, unknown>;
 
 const totalLength = (groups: readonly { length: number }[]): number => groups.reduce((n, g) => n + g.length, 0);
 
@@ -246,7 +242,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
       while (!next.done) {
         let result: unknown;
         try {
-          result = await next.value.async();
+          result = await next.value.waitAsync();
         } catch (error) {
           next = plan.throw(error);
           continue;
@@ -257,14 +253,14 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     });
   }
 
-  /** Runs a step's plan with blocking kernel calls; a call's failure goes back into the plan. */
+  /** Runs a step's plan, blocking on each job; a job's failure goes back into the plan. */
   #runSync(): StepResult {
     const plan = this.#plan();
     let next = plan.next();
     while (!next.done) {
       let result: unknown;
       try {
-        result = next.value.sync();
+        result = next.value.wait();
       } catch (error) {
         next = plan.throw(error);
         continue;
@@ -278,9 +274,9 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
    * One kernel call of a step, and what its failure means: before the first write the state is
    * intact; once writing began it may be partly updated, and the optimizer refuses everything.
    */
-  *#call<T>(call: Call<T>, writing: boolean): Generator<Call<unknown>, T, unknown> {
+  *#call<T>(start: () => Job<T>, writing: boolean): Generator<Job<unknown>, T, unknown> {
     try {
-      return (yield call) as T;
+      return (yield start()) as T;
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       if (!writing) {
@@ -324,13 +320,13 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
       // ‖g‖₂ over all groups: canonical per-group sums of squares in f64, added in group order.
       let total = 0;
       for (const { kernel: k, regions: r } of groups) {
-        total += yield* this.#call({ sync: () => k.sumSquares(r.grads, r.length), async: () => k.sumSquaresAsync(r.grads, r.length) }, false);
+        total += yield* this.#call(() => k.sumSquares(r.grads, r.length), false);
       }
       gradNorm = Math.sqrt(total);
       finite = Number.isFinite(gradNorm);
     } else if (nonFinite !== 'ignore') {
       for (const { kernel: k, regions: r } of groups) {
-        finite = yield* this.#call({ sync: () => k.allFinite(r.grads, r.length), async: () => k.allFiniteAsync(r.grads, r.length) }, false);
+        finite = yield* this.#call(() => k.allFinite(r.grads, r.length), false);
         if (!finite) break;
       }
     }
@@ -349,7 +345,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     for (let k = 0; k < groups.length; k++) {
       const { kernel, regions } = groups[k]!;
       const s = scalars[k]!;
-      yield* this.#call({ sync: () => family.run(kernel, regions, s), async: () => family.runAsync(kernel, regions, s) }, true);
+      yield* this.#call(() => family.run(kernel, regions, s), true);
     }
     for (const g of groups) g.stepsTaken += 1;
     this.#stepCount += 1;

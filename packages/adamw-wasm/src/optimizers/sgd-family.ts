@@ -73,7 +73,6 @@ export const SGD_FAMILY: Family<SgdHyperparameters, SgdScalars> = {
     firstStep: step === 1,
   }),
   run: (kernel, regions, s) => kernel.sgd(regions, s),
-  runAsync: (kernel, regions, s) => kernel.sgdAsync(regions, s),
 };
 
 export const SGDW_FAMILY: Family<SgdwHyperparameters, SgdScalars> = {
@@ -105,5 +104,4 @@ export const SGDW_FAMILY: Family<SgdwHyperparameters, SgdScalars> = {
     firstStep: false,
   }),
   run: (kernel, regions, s) => kernel.sgd(regions, s),
-  runAsync: (kernel, regions, s) => kernel.sgdAsync(regions, s),
 };
