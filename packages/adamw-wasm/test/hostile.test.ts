@@ -513,9 +513,13 @@ describe.each(FAMILIES)('$name', (fam) => {
     for (const v of [0, -0, -1, 1.5, NaN, Infinity, -Infinity, Number.MIN_VALUE, -(2 ** 53)]) {
       out.push([`size ${num(v)}`, { size: v }, { kind: RangeError, path: `${g}.size`, rule: sizeRule, shown: got(num(v)) }]);
     }
-    // Too large for one memory: the memory limit's message, with the numbers.
-    for (const v of [2 ** 30, 2 ** 32, 2 ** 53, 1e300]) {
+    // Too large for one memory: the memory limit's message, with the numbers; past exact
+    // integers, the integer check's.
+    for (const v of [2 ** 30, 2 ** 32]) {
       out.push([`size ${num(v)}`, { size: v }, { kind: RangeError, rule: /parameters need \S+ bytes of memory/ }]);
+    }
+    for (const v of [2 ** 53, 1e300]) {
+      out.push([`size ${num(v)}`, { size: v }, { kind: RangeError, path: `${g}.size`, rule: /must be <= Number\.MAX_SAFE_INTEGER/, shown: got(num(v)) }]);
     }
     // init
     const f32Rule = /must be a Float32Array/;

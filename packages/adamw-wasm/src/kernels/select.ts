@@ -1,5 +1,5 @@
 import { BACKEND_NAMES, type BackendChoice, type BackendName, type Kernel } from './kernel.js';
-import { checkOneOf } from '../optimizers/validate.js';
+import { checkOneOf } from '../validate.js';
 import { JsKernel } from './js.js';
 import { canRun, compileModule, type ModuleFlavour } from './modules.js';
 import { WasmKernel } from './wasm.js';

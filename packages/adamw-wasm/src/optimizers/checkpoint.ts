@@ -10,7 +10,7 @@ import type { JsonValue, OptimizerState } from '../state/index.js';
 import type { CommonHyper, Family } from './family.js';
 import { freezeHyper, mergeFields } from './fields.js';
 import { planOptions, type GlobalOptions } from './plan.js';
-import { checkKnownKeys, show } from './validate.js';
+import { checkKnownKeys, show } from '../validate.js';
 
 /** A group as saved: hyperparameters without functions (a schedule becomes `scheduled`). */
 export function hyperToJson(h: CommonHyper): Record<string, JsonValue> {

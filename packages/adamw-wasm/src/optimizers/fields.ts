@@ -12,7 +12,7 @@ import {
   checkOneOf,
   checkSchedule,
   checkUnitInterval,
-} from './validate.js';
+} from '../validate.js';
 
 export type Field<T> = (who: string, path: string, value: unknown) => T;
 export type Schema<H> = { readonly [K in keyof H]-?: Field<H[K]> };

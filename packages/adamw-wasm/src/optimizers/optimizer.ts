@@ -20,7 +20,7 @@ import type { CommonHyper, Family, StepContext } from './family.js';
 import { clipCoefficient, firstNonFinite, NonFiniteGradientError } from './gradient-check.js';
 import { GroupCore, ParamGroup, type Group, type GroupOwner, type StateViews } from './param-group.js';
 import { planGroup, planGroups, planOptions, type GlobalOptions, type PlannedGroup, type PlannedOptions } from './plan.js';
-import { checkBoolean, checkKnownKeys, checkPlainObject, checkSchedule, show, typeError } from './validate.js';
+import { checkBoolean, checkKnownKeys, checkPlainObject, checkSchedule, show, typeError } from '../validate.js';
 
 /** What `step()` did. */
 export interface StepResult {

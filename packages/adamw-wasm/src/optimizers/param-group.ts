@@ -1,7 +1,7 @@
 import type { GroupRegions, Kernel, StateName } from '../kernels/kernel.js';
 import type { CommonHyper, Family } from './family.js';
 import { freezeHyper, mergeFields } from './fields.js';
-import { checkKnownKeys, checkPlainObject } from './validate.js';
+import { checkKnownKeys, checkPlainObject } from '../validate.js';
 
 /** Views of a group's optimizer state, keyed by array name. */
 export type StateViews = Readonly<Partial<Record<StateName, Float32Array>>>;

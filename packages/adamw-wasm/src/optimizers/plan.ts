@@ -16,7 +16,7 @@ import {
   checkSize,
   rangeError,
   typeError,
-} from './validate.js';
+} from '../validate.js';
 
 export type NonFinitePolicy = 'throw' | 'skip' | 'ignore';
 

@@ -2,7 +2,7 @@
 import type { SgdScalars } from '../kernels/kernel.js';
 import { FIELDS, type WeightDecayScale } from './fields.js';
 import { decayCoefficient, f32, gradScale, type CommonHyper, type Family } from './family.js';
-import { rangeError } from './validate.js';
+import { rangeError } from '../validate.js';
 
 export interface SgdHyperparameters extends CommonHyper {
   readonly momentum: number;

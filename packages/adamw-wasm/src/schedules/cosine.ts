@@ -1,5 +1,5 @@
 /** Cosine annealing (torch CosineAnnealingLR) and SGDR warm restarts (CosineAnnealingWarmRestarts). */
-import { checkFactor, checkInteger, checkOptions, checkStep, optional } from './validate.js';
+import { checkFactor, checkInteger, checkOptions, checkStep, optional } from '../validate.js';
 import type { Schedule } from './types.js';
 
 /**

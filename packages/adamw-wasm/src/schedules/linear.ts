@@ -1,5 +1,5 @@
 /** Constant, linear warmup and linear decay (torch LinearLR, transformers' warmup/linear lambdas). */
-import { checkFactor, checkInteger, checkOptions, checkStep, optional } from './validate.js';
+import { checkFactor, checkInteger, checkOptions, checkStep, optional } from '../validate.js';
 import type { Schedule } from './types.js';
 
 export function constant(): Schedule {

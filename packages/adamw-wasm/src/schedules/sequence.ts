@@ -1,5 +1,5 @@
 /** Chaining schedules, e.g. warmup then cosine (torch SequentialLR, transformers' *_with_warmup). */
-import { checkInteger, checkStep, rangeError, typeError } from './validate.js';
+import { checkInteger, checkKnownKeys, checkStep, rangeError, typeError } from '../validate.js';
 import type { Schedule } from './types.js';
 
 export interface SchedulePart {
@@ -30,11 +30,7 @@ export function sequence(parts: readonly [...SchedulePart[], LastSchedulePart]):
   Array.from(parts as unknown[]).forEach((part: unknown, i) => {
     const name = `parts[${i}]`;
     if (typeof part !== 'object' || part === null) typeError(who, name, 'an object { schedule, steps }', part);
-    for (const key of Object.keys(part)) {
-      if (key !== 'schedule' && key !== 'steps') {
-        throw new TypeError(`${who}: unknown option ${name}.${key}; known options are schedule, steps`);
-      }
-    }
+    checkKnownKeys(who, name, part as Record<string, unknown>, ['schedule', 'steps']);
     const { schedule, steps } = part as { schedule?: unknown; steps?: unknown };
     if (typeof schedule !== 'function') typeError(who, `${name}.schedule`, 'a function (completedSteps) => number', schedule);
     const last = i === parts.length - 1;

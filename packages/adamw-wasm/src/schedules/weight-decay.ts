@@ -1,5 +1,5 @@
 /** The paper's normalized weight decay (Loshchilov & Hutter 2019, Appendix B.1). */
-import { checkInteger, checkNonNegative, checkOptions, checkPositive, F32_MAX } from './validate.js';
+import { checkInteger, checkNonNegative, checkOptions, checkPositive, F32_MAX } from '../validate.js';
 
 export interface NormalizedWeightDecayOptions {
   /** λ_norm: the decay expressed per unit of "total batch passes"; the paper's tuned values are ~0.025–0.05. */

@@ -4,8 +4,7 @@
  * first problem found.
  */
 import { crc32 } from './crc32.js';
-import { ownBytes } from '../optimizers/validate.js';
-import { prefix } from './errors.js';
+import { ownBytes, prefix } from '../validate.js';
 import { readFloat32LE } from './float32.js';
 import { checkHeader, type Header } from './header.js';
 import {

@@ -1,6 +1,6 @@
 /** encodeState: checks an OptimizerState and writes it as one self-checking blob (docs/state-format.md). */
 import { crc32 } from './crc32.js';
-import { count, plainObject, prefix, rangeError, typeError } from './errors.js';
+import { checkInteger, checkPlainObject, prefix, rangeError, typeError } from '../validate.js';
 import { writeFloat32LE } from './float32.js';
 import { canonicalJson, checkJson } from './json.js';
 import {
@@ -20,16 +20,16 @@ function isFloat32Array(value: unknown): value is Float32Array {
 }
 
 function jsonObject(who: string, path: string, value: unknown): { [k: string]: JsonValue } {
-  return checkJson(who, path, plainObject(who, path, value)) as { [k: string]: JsonValue };
+  return checkJson(who, path, checkPlainObject(who, path, value)) as { [k: string]: JsonValue };
 }
 
 function checkGroup(who: string, path: string, value: unknown, includesParams: boolean): CheckedGroup {
-  const g = plainObject(who, path, value);
-  const size = count(who, `${path}.size`, g.size);
-  const stepCount = count(who, `${path}.stepCount`, g.stepCount);
+  const g = checkPlainObject(who, path, value);
+  const size = checkInteger(who, `${path}.size`, g.size, 0);
+  const stepCount = checkInteger(who, `${path}.stepCount`, g.stepCount, 0);
   const hyperparameters = jsonObject(who, `${path}.hyperparameters`, g.hyperparameters);
   const arrays: [string, Float32Array][] = [];
-  for (const [name, data] of Object.entries(plainObject(who, `${path}.arrays`, g.arrays))) {
+  for (const [name, data] of Object.entries(checkPlainObject(who, `${path}.arrays`, g.arrays))) {
     if (name === '') throw new TypeError(`${prefix(who)}${path}.arrays has an array with an empty name`);
     const p = `${path}.arrays[${JSON.stringify(name)}]`;
     if (!isFloat32Array(data)) typeError(who, p, 'a Float32Array', data);
@@ -74,9 +74,9 @@ function layOut(state: OptimizerState, groups: CheckedGroup[], headerBytes: numb
  * RangeError (prefixed by `who`) naming the offending field. Equal states give identical bytes.
  */
 export function encodeState(state: OptimizerState, who = 'encodeState'): Uint8Array {
-  const s = plainObject(who, 'state', state);
+  const s = checkPlainObject(who, 'state', state);
   if (typeof s.optimizer !== 'string' || s.optimizer === '') typeError(who, 'state.optimizer', 'a non-empty string', s.optimizer);
-  count(who, 'state.stepCount', s.stepCount);
+  checkInteger(who, 'state.stepCount', s.stepCount, 0);
   jsonObject(who, 'state.options', s.options);
   if (typeof s.includesParams !== 'boolean') typeError(who, 'state.includesParams', 'a boolean', s.includesParams);
   if (!Array.isArray(s.groups)) typeError(who, 'state.groups', 'an array', s.groups);

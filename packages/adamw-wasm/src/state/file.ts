@@ -4,7 +4,7 @@
  * platform-neutral bundle still loads in browsers, where these functions throw instead.
  */
 import { importNodeBuiltin } from '../platform.js';
-import { typeError } from './errors.js';
+import { typeError } from '../validate.js';
 
 // The few Node APIs used, typed here so the package compiles without @types/node (as spawn.ts).
 interface FileHandle { writeFile(data: Uint8Array): Promise<void>; sync(): Promise<void>; close(): Promise<void> }

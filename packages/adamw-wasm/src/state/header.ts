@@ -1,5 +1,5 @@
 /** Checks a parsed version-1 header JSON value field by field; the byte layout is checked in decode.ts. */
-import { count, plainObject, prefix, typeError } from './errors.js';
+import { checkInteger, checkPlainObject, prefix, typeError } from '../validate.js';
 import { checkJson } from './json.js';
 import type { JsonValue } from './types.js';
 
@@ -25,7 +25,7 @@ export interface Header {
 
 /** `value` as an object with exactly the fields `keys`. */
 function record(who: string, path: string, value: unknown, keys: readonly string[]): Record<string, unknown> {
-  const obj = plainObject(who, path, value);
+  const obj = checkPlainObject(who, path, value);
   for (const key of keys) {
     if (!Object.hasOwn(obj, key)) throw new TypeError(`${prefix(who)}${path} is missing the field '${key}'`);
   }
@@ -37,7 +37,7 @@ function record(who: string, path: string, value: unknown, keys: readonly string
 
 function jsonObject(who: string, path: string, value: unknown): { [k: string]: JsonValue } {
   // JSON.parse gives JSON values, except that a literal like 1e999 becomes Infinity.
-  return checkJson(who, path, plainObject(who, path, value)) as { [k: string]: JsonValue };
+  return checkJson(who, path, checkPlainObject(who, path, value)) as { [k: string]: JsonValue };
 }
 
 function array(who: string, path: string, value: unknown): unknown[] {
@@ -47,8 +47,8 @@ function array(who: string, path: string, value: unknown): unknown[] {
 
 function checkGroup(who: string, path: string, value: unknown, includesParams: boolean): HeaderGroup {
   const g = record(who, path, value, ['size', 'stepCount', 'hyperparameters', 'arrays']);
-  const size = count(who, `${path}.size`, g.size);
-  const stepCount = count(who, `${path}.stepCount`, g.stepCount);
+  const size = checkInteger(who, `${path}.size`, g.size, 0);
+  const stepCount = checkInteger(who, `${path}.stepCount`, g.stepCount, 0);
   const hyperparameters = jsonObject(who, `${path}.hyperparameters`, g.hyperparameters);
   const names = new Set<string>();
   const arrays = array(who, `${path}.arrays`, g.arrays).map((entry, j): HeaderArray => {
@@ -57,7 +57,7 @@ function checkGroup(who: string, path: string, value: unknown, includesParams: b
     if (typeof a.name !== 'string' || a.name === '') typeError(who, `${p}.name`, 'a non-empty string', a.name);
     if (names.has(a.name)) throw new TypeError(`${prefix(who)}${p}.name ${JSON.stringify(a.name)} repeats an earlier array name of the group`);
     names.add(a.name);
-    return { name: a.name, offset: count(who, `${p}.offset`, a.offset) };
+    return { name: a.name, offset: checkInteger(who, `${p}.offset`, a.offset, 0) };
   });
   if (names.has('params') !== includesParams) {
     throw new TypeError(`${prefix(who)}${path} ${includesParams ? 'lacks' : 'has'} a 'params' array but header.includesParams is ${includesParams}`);
@@ -68,7 +68,7 @@ function checkGroup(who: string, path: string, value: unknown, includesParams: b
 export function checkHeader(who: string, value: unknown): Header {
   const h = record(who, 'header', value, ['optimizer', 'stepCount', 'options', 'includesParams', 'groups']);
   if (typeof h.optimizer !== 'string' || h.optimizer === '') typeError(who, 'header.optimizer', 'a non-empty string', h.optimizer);
-  const stepCount = count(who, 'header.stepCount', h.stepCount);
+  const stepCount = checkInteger(who, 'header.stepCount', h.stepCount, 0);
   const options = jsonObject(who, 'header.options', h.options);
   if (typeof h.includesParams !== 'boolean') typeError(who, 'header.includesParams', 'a boolean', h.includesParams);
   const includesParams = h.includesParams;

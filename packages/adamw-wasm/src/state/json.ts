@@ -3,7 +3,7 @@
  * JSON.stringify would silently drop `undefined` and functions and turn NaN/±Infinity into null,
  * and written canonically (object keys sorted) so that equal states encode to identical bytes.
  */
-import { typeError } from './errors.js';
+import { typeError } from '../validate.js';
 import type { JsonValue } from './types.js';
 
 const MAX_DEPTH = 64;

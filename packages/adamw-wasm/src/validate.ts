@@ -1,7 +1,8 @@
 /**
- * Input checks shared by every optimizer, schedule and the state format. Each failure names the
- * parameter (as a path such as `groups[1].betas[0]`), the rule and the offending value, and
- * happens before any allocation or change.
+ * The one validation module: every check of caller input, for optimizers, schedules and the
+ * state format. Each failure is a TypeError (wrong type, unknown key) or RangeError (value out of
+ * range) whose message is `who: path must be rule (got value)`, and happens before any
+ * allocation or change.
  */
 
 /**
@@ -53,13 +54,33 @@ export function checkPlainObject(who: string, path: string, value: unknown): Rec
   return value as Record<string, unknown>;
 }
 
-/** Unknown names are almost always typos (`weight_decay`, `beta1`): refuse them. */
+/** Unknown names are almost always typos (`weight_decay`, `beta1`): refuse them. An empty `path` names keys bare. */
 export function checkKnownKeys(who: string, path: string, value: Record<string, unknown>, known: readonly string[]): void {
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) {
-      throw new TypeError(`${who}: unknown option ${path}.${key}; known options are ${known.join(', ')}`);
+      throw new TypeError(`${prefix(who)}unknown option ${path ? `${path}.` : ''}${key}; known options are ${known.join(', ')}`);
     }
   }
+}
+
+/** An options bag of a schedule factory: a plain object of known keys, named bare in errors. */
+export function checkOptions(who: string, value: unknown, known: readonly string[]): Record<string, unknown> {
+  const options = checkPlainObject(who, 'options', value);
+  checkKnownKeys(who, '', options, known);
+  return options;
+}
+
+/** Counts, sizes and steps: integers from `min`, and safe, so that arithmetic on them stays exact. */
+export function checkInteger(who: string, path: string, value: unknown, min: number, rule = `an integer >= ${min}`): number {
+  if (typeof value !== 'number') typeError(who, path, rule, value);
+  if (!Number.isInteger(value) || value < min) rangeError(who, path, rule, value);
+  if (value > Number.MAX_SAFE_INTEGER) rangeError(who, path, '<= Number.MAX_SAFE_INTEGER', value);
+  return value;
+}
+
+/** `undefined` counts as absent, so `{ etaMin: maybeUndefined }` from JS gets the default. */
+export function optional<T>(value: unknown, fallback: T, check: (v: unknown) => T): T {
+  return value === undefined ? fallback : check(value);
 }
 
 function checkNumber(who: string, path: string, value: unknown): number {
@@ -108,9 +129,7 @@ export function checkOneOf<T extends string>(who: string, path: string, value: u
 }
 
 export function checkSize(who: string, path: string, value: unknown): number {
-  if (typeof value !== 'number') typeError(who, path, 'a positive integer', value);
-  if (!Number.isInteger(value) || value < 1) rangeError(who, path, 'a positive integer', value);
-  return value;
+  return checkInteger(who, path, value, 1, 'a positive integer');
 }
 
 /**
@@ -179,4 +198,12 @@ export function checkUnitInterval(who: string, path: string, value: unknown): nu
 export function checkSchedule<F extends (t: number) => number>(who: string, path: string, value: unknown): F {
   if (typeof value !== 'function') typeError(who, path, 'a function (completedSteps) => multiplier, e.g. from schedules', value);
   return value as F;
+}
+
+/** Multipliers relative to the base lr (startFactor, endFactor, etaMin): in [0, 1]. */
+export const checkFactor = checkUnitInterval;
+
+/** What every returned schedule checks: t is a count of completed steps. */
+export function checkStep(who: string, t: unknown): number {
+  return checkInteger(`${who} schedule`, 'completedSteps', t, 0);
 }
