@@ -1,22 +1,13 @@
-// Native tests of the kernel crate (scalar reference vs the 4-lane loop) and the native bench. Any host Rust works:
-// rustup's cargo if present, else Debian's, which needs its own rustc named explicitly.
+// Native tests of the kernel crate (scalar reference vs the 4-lane loop) and the native bench,
+// after checking that the Rust sources are formatted (cargo fmt --check). Any host Rust works.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { hostCargo } from './wasm-toolchain.mjs';
 
-function works(cmd) {
-  try {
-    execFileSync(cmd, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+const { cargo, env } = hostCargo();
+const options = { stdio: 'inherit', env: { ...process.env, ...env } };
+try {
+  execFileSync(cargo, ['fmt', '--all', '--check'], options);
+} catch (error) {
+  throw new Error('cargo-test: Rust sources are not formatted (run `cargo fmt --all`), or rustfmt is missing (scripts/setup.sh installs it)', { cause: error });
 }
-
-const env = { ...process.env };
-let cargo = 'cargo';
-if (!works('cargo')) {
-  if (!existsSync('/usr/bin/cargo')) throw new Error('cargo-test: no cargo found; run scripts/setup.sh');
-  cargo = '/usr/bin/cargo';
-  env.RUSTC = '/usr/bin/rustc';
-}
-execFileSync(cargo, ['test', '--release', '-p', 'adamw-kernels', '-p', 'adamw-native-bench', '--quiet'], { stdio: 'inherit', env });
+execFileSync(cargo, ['test', '--release', '-p', 'adamw-kernels', '-p', 'adamw-native-bench', '--quiet'], options);

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(rustc-web cargo-web rust-web-src lld-19)
+# cargo fmt --check runs with the tests: Debian's rustfmt where the machine has none (rustup's is fine).
+command -v rustfmt >/dev/null || APT_PACKAGES+=(rustfmt)
 # Headless browser for the tarball tests (test/tarball/run.mjs browser), driven by playwright-core;
 # a font so the demo's screenshot has text.
 APT_PACKAGES+=(chromium fonts-dejavu-core)

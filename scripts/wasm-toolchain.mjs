@@ -53,3 +53,13 @@ export function findWasmToolchain() {
       '  (scripts/setup.sh installs the Debian packages when run as root.)',
   );
 }
+
+/**
+ * A cargo for native (host) builds: rustup's if present, else Debian's, which needs its own rustc
+ * named explicitly (rustup's is first on PATH).
+ */
+export function hostCargo() {
+  if (which('cargo')) return { cargo: 'cargo', env: {} };
+  if (existsSync('/usr/bin/cargo')) return { cargo: '/usr/bin/cargo', env: { RUSTC: '/usr/bin/rustc' } };
+  throw new Error('build: no cargo found; run scripts/setup.sh');
+}

@@ -28,22 +28,24 @@ macro_rules! dispatch3 {
 /// # Safety
 /// The arrays the flags use must be valid for `len` elements and must not overlap. No
 /// alignment is required.
-pub unsafe fn adam<V: F32x4>(hp: &AdamHyper, a: &Arrays, len: usize) {
+pub unsafe fn adam<V: F32x4>(hp: &AdamHyper, a: &AdamArrays, len: usize) {
     dispatch3!(
         adam_variant::<V>(hp, a, len),
         hp.has(FLAG_AMSGRAD),
-        hp.has(FLAG_L2),
+        hp.has(FLAG_COUPLED_L2),
         hp.has(FLAG_DECAY_AFTER)
     )
 }
 
 #[inline(always)]
-unsafe fn adam_variant<V: F32x4, const AMSGRAD: bool, const L2: bool, const AFTER: bool>(
-    hp: &AdamHyper,
-    a: &Arrays,
-    len: usize,
-) {
-    let Arrays { params, grads, state_a: exp_avg, state_b: exp_avg_sq, state_c: max_exp_avg_sq } = *a;
+unsafe fn adam_variant<V: F32x4, const AMSGRAD: bool, const L2: bool, const AFTER: bool>(hp: &AdamHyper, a: &AdamArrays, len: usize) {
+    let AdamArrays {
+        params,
+        grads,
+        exp_avg,
+        exp_avg_sq,
+        max_exp_avg_sq,
+    } = *a;
     let grad_scale = V::splat(hp.grad_scale);
     let decay = V::splat(hp.decay_factor);
     let after_decay = V::splat(hp.after_decay);
@@ -95,16 +97,16 @@ unsafe fn adam_variant<V: F32x4, const AMSGRAD: bool, const L2: bool, const AFTE
 /// SGD / SGDW, see [`scalar::sgd_range`].
 ///
 /// # Safety
-/// As [`adam`]; `state_a` is the momentum buffer.
-pub unsafe fn sgd<V: F32x4>(hp: &SgdHyper, a: &Arrays, len: usize) {
-    if hp.has(FLAG_MOMENTUM) {
+/// As [`adam`].
+pub unsafe fn sgd<V: F32x4>(hp: &SgdHyper, a: &SgdArrays, len: usize) {
+    if hp.has(FLAG_USE_MOMENTUM) {
         dispatch3!(
             sgd_momentum::<V>(hp, a, len),
-            hp.has(FLAG_L2),
+            hp.has(FLAG_COUPLED_L2),
             hp.has(FLAG_NESTEROV),
             hp.has(FLAG_FIRST_STEP)
         )
-    } else if hp.has(FLAG_L2) {
+    } else if hp.has(FLAG_COUPLED_L2) {
         sgd_variant::<V, false, true, false, false>(hp, a, len)
     } else {
         sgd_variant::<V, false, false, false, false>(hp, a, len)
@@ -112,19 +114,27 @@ pub unsafe fn sgd<V: F32x4>(hp: &SgdHyper, a: &Arrays, len: usize) {
 }
 
 #[inline(always)]
-unsafe fn sgd_momentum<V: F32x4, const L2: bool, const NESTEROV: bool, const FIRST: bool>(hp: &SgdHyper, a: &Arrays, len: usize) {
+unsafe fn sgd_momentum<V: F32x4, const L2: bool, const NESTEROV: bool, const FIRST: bool>(hp: &SgdHyper, a: &SgdArrays, len: usize) {
     sgd_variant::<V, true, L2, NESTEROV, FIRST>(hp, a, len)
 }
 
 #[inline(always)]
 unsafe fn sgd_variant<V: F32x4, const MOMENTUM: bool, const L2: bool, const NESTEROV: bool, const FIRST: bool>(
     hp: &SgdHyper,
-    a: &Arrays,
+    a: &SgdArrays,
     len: usize,
 ) {
-    let Arrays { params, grads, state_a: buffer, .. } = *a;
-    let (grad_scale, decay, l2, neg_lr) =
-        (V::splat(hp.grad_scale), V::splat(hp.decay_factor), V::splat(hp.l2), V::splat(hp.neg_lr));
+    let SgdArrays {
+        params,
+        grads,
+        momentum_buffer: buffer,
+    } = *a;
+    let (grad_scale, decay, l2, neg_lr) = (
+        V::splat(hp.grad_scale),
+        V::splat(hp.decay_factor),
+        V::splat(hp.l2),
+        V::splat(hp.neg_lr),
+    );
     let (momentum, grad_coeff) = (V::splat(hp.momentum), V::splat(hp.grad_coeff));
     let vector_end = len & !3;
     let mut nans = V::splat(0.0);
@@ -135,7 +145,11 @@ unsafe fn sgd_variant<V: F32x4, const MOMENTUM: bool, const L2: bool, const NEST
         if L2 {
             g = g.add(l2.mul(theta0));
         }
-        let buf = if FIRST || !MOMENTUM { g } else { V::load(buffer.add(i)).mul(momentum).add(grad_coeff.mul(g)) };
+        let buf = if FIRST || !MOMENTUM {
+            g
+        } else {
+            V::load(buffer.add(i)).mul(momentum).add(grad_coeff.mul(g))
+        };
         let d = if MOMENTUM && NESTEROV { g.add(momentum.mul(buf)) } else { buf };
         let next = theta0.mul(decay).add(neg_lr.mul(d));
         if MOMENTUM {
@@ -155,6 +169,7 @@ unsafe fn sgd_variant<V: F32x4, const MOMENTUM: bool, const L2: bool, const NEST
 
 /// Rewrites elements `0..end` (a multiple of 4) of each array with canonical NaNs.
 #[cold]
+#[inline(never)]
 unsafe fn canonicalize<V: F32x4>(arrays: &[*mut f32], end: usize) {
     for &p in arrays {
         for i in (0..end).step_by(4) {
@@ -201,7 +216,9 @@ pub unsafe fn sum_squares<V: F32x4>(x: *const f32, len: usize) -> f64 {
 /// # Safety
 /// `x` valid for `len` elements, `out` for `ceil(len / NORM_BLOCK)` f64s.
 pub unsafe fn block_sums<V: F32x4>(x: *const f32, len: usize, out: *mut f64) {
-    for_each_block(len, |start, n| *out.add(start / NORM_BLOCK) = block_sum_squares::<V>(x.add(start), n));
+    for_each_block(len, |start, n| {
+        *out.add(start / NORM_BLOCK) = block_sum_squares::<V>(x.add(start), n)
+    });
 }
 
 #[inline(always)]

@@ -2,16 +2,17 @@
 //!
 //! Every scalar is already rounded to f32 by the host (PyTorch computes them in f64 and
 //! rounds when the tensor op reads them), so every backend sees identical operands.
-//! Layouts are mirrored in packages/adamw-wasm/src/kernels/hyper.ts.
+//! The TypeScript side never copies these layouts: the build reads them (and the flags and
+//! NORM_BLOCK) from `examples/abi.rs` and generates its constants.
 
 /// Adam family: v̄ ← max(v̄, v) and use v̄.
 pub const FLAG_AMSGRAD: u32 = 1 << 0;
 /// Coupled L2 decay (torch Adam / SGD `weight_decay`): g ← g + l2·θ before the moments.
-pub const FLAG_L2: u32 = 1 << 1;
+pub const FLAG_COUPLED_L2: u32 = 1 << 1;
 /// Adam family: decoupled decay after the update, θ ← θ + after_decay·θ (Hugging Face).
 pub const FLAG_DECAY_AFTER: u32 = 1 << 2;
 /// SGD family: keep a momentum buffer.
-pub const FLAG_MOMENTUM: u32 = 1 << 3;
+pub const FLAG_USE_MOMENTUM: u32 = 1 << 3;
 /// SGD family: Nesterov momentum, d = g + μ·buf.
 pub const FLAG_NESTEROV: u32 = 1 << 4;
 /// SGD family: the group's first step, where torch initialises buf = g.
@@ -28,7 +29,7 @@ pub struct AdamHyper {
     pub decay_factor: f32,
     /// f32(−c_t), read only with `FLAG_DECAY_AFTER`.
     pub after_decay: f32,
-    /// Coupled L2 coefficient, read only with `FLAG_L2`.
+    /// Coupled L2 coefficient, read only with `FLAG_COUPLED_L2`.
     pub l2: f32,
     pub beta1: f32,
     pub one_minus_beta1: f32,
@@ -50,7 +51,7 @@ pub struct SgdHyper {
     pub grad_scale: f32,
     /// SGDW: f32(1 − c_t); SGD: 1.
     pub decay_factor: f32,
-    /// Coupled L2 coefficient (SGD), read only with `FLAG_L2`.
+    /// Coupled L2 coefficient (SGD), read only with `FLAG_COUPLED_L2`.
     pub l2: f32,
     /// μ (β1 in the paper).
     pub momentum: f32,
@@ -73,16 +74,58 @@ macro_rules! has_flag {
 has_flag!(AdamHyper);
 has_flag!(SgdHyper);
 
-/// The arrays one update works on, each `len` f32s in the caller's memory. `state_a`/`state_b`
-/// /`state_c` are expAvg, expAvgSq, maxExpAvgSq for Adam and momentumBuffer (a) for SGD;
-/// arrays a flag does not ask for are never touched (they may dangle).
+#[cfg(any(test, feature = "std"))]
+impl AdamHyper {
+    /// torch.optim.AdamW's scalars for step `step` (bias corrections included), computed in f64
+    /// and rounded to f32 once, as the host does; `after_decay` and `l2` carry the same decay so
+    /// that any `flags` combination has meaningful operands. Shared by tests and the native bench.
+    pub fn adamw(lr: f64, betas: (f64, f64), eps: f64, weight_decay: f64, step: i32, flags: u32) -> Self {
+        let (b1, b2) = betas;
+        AdamHyper {
+            grad_scale: 1.0,
+            decay_factor: (1.0 - lr * weight_decay) as f32,
+            after_decay: (-lr * weight_decay) as f32,
+            l2: weight_decay as f32,
+            beta1: b1 as f32,
+            one_minus_beta1: (1.0 - b1) as f32,
+            beta2: b2 as f32,
+            one_minus_beta2: (1.0 - b2) as f32,
+            bias_correction2_sqrt: (1.0 - b2.powi(step)).sqrt() as f32,
+            eps: eps as f32,
+            neg_step_size: (-lr / (1.0 - b1.powi(step))) as f32,
+            flags,
+        }
+    }
+}
+
+/// The arrays one Adam-family update works on, each `len` f32s in the caller's memory;
+/// `max_exp_avg_sq` is touched only with `FLAG_AMSGRAD` (it may dangle otherwise).
 #[derive(Clone, Copy, Debug)]
-pub struct Arrays {
+pub struct AdamArrays {
     pub params: *mut f32,
     pub grads: *const f32,
-    pub state_a: *mut f32,
-    pub state_b: *mut f32,
-    pub state_c: *mut f32,
+    pub exp_avg: *mut f32,
+    pub exp_avg_sq: *mut f32,
+    pub max_exp_avg_sq: *mut f32,
+}
+
+/// The arrays one SGD-family update works on; `momentum_buffer` is touched only with
+/// `FLAG_USE_MOMENTUM`.
+#[derive(Clone, Copy, Debug)]
+pub struct SgdArrays {
+    pub params: *mut f32,
+    pub grads: *const f32,
+    pub momentum_buffer: *mut f32,
+}
+
+/// xorshift32: deterministic data for tests and benchmarks without dependencies (the
+/// TypeScript tests' `xorshift32` in test/helpers.ts is the same generator).
+pub fn xorshift32(x: u32) -> u32 {
+    let mut x = if x == 0 { 1 } else { x };
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    x
 }
 
 /// Sums of squares are formed per block of this many elements and the block sums added in

@@ -36,7 +36,6 @@ pub trait F32x4: Copy {
     fn squares_zero() -> Self::Squares;
     /// acc[l] += (x[l] as f64)², exactly as the scalar reference's lane sums.
     fn squares_add(acc: Self::Squares, x: Self) -> Self::Squares;
-
 }
 
 /// Plain-array lanes with exactly the scalar reference's per-lane semantics.

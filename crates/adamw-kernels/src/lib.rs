@@ -4,7 +4,8 @@
 //! `simd128` lanes in the SIMD build and with portable lanes in native tests. The exported
 //! C ABI sees only pointers into linear memory and `#[repr(C)]` hyperparameter blocks;
 //! nothing allocates.
-#![cfg_attr(not(test), no_std)]
+// `std` (off by default) only adds host-side helpers for tests and the native bench.
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
 // f32.sqrt as an intrinsic; the wasm build needs a nightly-capable compiler anyway (build-std).
 #![cfg_attr(target_arch = "wasm32", feature(wasm_numeric_instr))]
 
@@ -17,17 +18,14 @@ pub mod simd128;
 
 pub use hyper::*;
 
-/// Bumped whenever the exported signatures or the hyperparameter blocks' layouts change.
-pub const ABI_VERSION: u32 = 3;
-
 /// The widest implementation this build has (the exports' only dependency).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod best {
     use super::*;
-    pub unsafe fn adam(hp: &AdamHyper, a: &Arrays, len: usize) {
+    pub unsafe fn adam(hp: &AdamHyper, a: &AdamArrays, len: usize) {
         chunked::adam::<simd128::Wasm>(hp, a, len)
     }
-    pub unsafe fn sgd(hp: &SgdHyper, a: &Arrays, len: usize) {
+    pub unsafe fn sgd(hp: &SgdHyper, a: &SgdArrays, len: usize) {
         chunked::sgd::<simd128::Wasm>(hp, a, len)
     }
     pub unsafe fn sum_squares(x: *const f32, len: usize) -> f64 {
@@ -44,10 +42,10 @@ mod best {
 #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
 mod best {
     use super::*;
-    pub unsafe fn adam(hp: &AdamHyper, a: &Arrays, len: usize) {
+    pub unsafe fn adam(hp: &AdamHyper, a: &AdamArrays, len: usize) {
         scalar::adam_range(hp, a, 0, len)
     }
-    pub unsafe fn sgd(hp: &SgdHyper, a: &Arrays, len: usize) {
+    pub unsafe fn sgd(hp: &SgdHyper, a: &SgdArrays, len: usize) {
         scalar::sgd_range(hp, a, 0, len)
     }
     pub use scalar::{all_finite, block_sums, sum_squares};
@@ -69,7 +67,13 @@ mod exports {
         max_exp_avg_sq: *mut f32,
         len: usize,
     ) {
-        let arrays = Arrays { params, grads, state_a: exp_avg, state_b: exp_avg_sq, state_c: max_exp_avg_sq };
+        let arrays = AdamArrays {
+            params,
+            grads,
+            exp_avg,
+            exp_avg_sq,
+            max_exp_avg_sq,
+        };
         best::adam(&*hp, &arrays, len);
     }
 
@@ -77,7 +81,11 @@ mod exports {
     /// `hp` points at an `SgdHyper`; the arrays are `len` f32s each, inside linear memory.
     #[no_mangle]
     pub unsafe extern "C" fn sgd_step(hp: *const SgdHyper, params: *mut f32, grads: *const f32, momentum_buffer: *mut f32, len: usize) {
-        let arrays = Arrays { params, grads, state_a: momentum_buffer, state_b: momentum_buffer, state_c: momentum_buffer };
+        let arrays = SgdArrays {
+            params,
+            grads,
+            momentum_buffer,
+        };
         best::sgd(&*hp, &arrays, len);
     }
 
@@ -100,11 +108,6 @@ mod exports {
     #[no_mangle]
     pub unsafe extern "C" fn all_finite(x: *const f32, len: usize) -> u32 {
         best::all_finite(x, len) as u32
-    }
-
-    #[no_mangle]
-    pub extern "C" fn abi_version() -> u32 {
-        ABI_VERSION
     }
 
     /// 4 in the simd128 build, 1 in the baseline build: lets the host confirm what it loaded.

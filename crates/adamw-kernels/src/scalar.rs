@@ -48,11 +48,17 @@ pub fn max_propagating(a: f32, b: f32) -> f32 {
 ///
 /// # Safety
 /// The arrays the flags use must be valid for `end` elements and must not overlap.
-pub unsafe fn adam_range(hp: &AdamHyper, a: &Arrays, start: usize, end: usize) {
+pub unsafe fn adam_range(hp: &AdamHyper, a: &AdamArrays, start: usize, end: usize) {
     let amsgrad = hp.has(FLAG_AMSGRAD);
-    let l2 = hp.has(FLAG_L2);
+    let l2 = hp.has(FLAG_COUPLED_L2);
     let after = hp.has(FLAG_DECAY_AFTER);
-    let Arrays { params, grads, state_a: exp_avg, state_b: exp_avg_sq, state_c: max_exp_avg_sq } = *a;
+    let AdamArrays {
+        params,
+        grads,
+        exp_avg,
+        exp_avg_sq,
+        max_exp_avg_sq,
+    } = *a;
     for i in start..end {
         let theta0 = *params.add(i);
         let theta = theta0 * hp.decay_factor;
@@ -91,13 +97,17 @@ pub unsafe fn adam_range(hp: &AdamHyper, a: &Arrays, start: usize, end: usize) {
 /// ```
 ///
 /// # Safety
-/// As [`adam_range`]; `state_a` is the momentum buffer.
-pub unsafe fn sgd_range(hp: &SgdHyper, a: &Arrays, start: usize, end: usize) {
-    let l2 = hp.has(FLAG_L2);
-    let momentum = hp.has(FLAG_MOMENTUM);
+/// As [`adam_range`].
+pub unsafe fn sgd_range(hp: &SgdHyper, a: &SgdArrays, start: usize, end: usize) {
+    let l2 = hp.has(FLAG_COUPLED_L2);
+    let momentum = hp.has(FLAG_USE_MOMENTUM);
     let nesterov = hp.has(FLAG_NESTEROV);
     let first = hp.has(FLAG_FIRST_STEP);
-    let Arrays { params, grads, state_a: buffer, .. } = *a;
+    let SgdArrays {
+        params,
+        grads,
+        momentum_buffer: buffer,
+    } = *a;
     for i in start..end {
         let theta0 = *params.add(i);
         let theta = theta0 * hp.decay_factor;
@@ -106,7 +116,11 @@ pub unsafe fn sgd_range(hp: &SgdHyper, a: &Arrays, start: usize, end: usize) {
             g = g + hp.l2 * theta0;
         }
         let d = if momentum {
-            let buf = if first { g } else { *buffer.add(i) * hp.momentum + hp.grad_coeff * g };
+            let buf = if first {
+                g
+            } else {
+                *buffer.add(i) * hp.momentum + hp.grad_coeff * g
+            };
             *buffer.add(i) = canonical(buf);
             if nesterov {
                 g + hp.momentum * buf
@@ -218,7 +232,7 @@ unsafe fn core_sqrt(x: f32) -> f32 {
     }
     #[cfg(target_arch = "aarch64")]
     {
-        use core::arch::aarch64::{vdups_lane_f32, vdup_n_f32, vsqrt_f32};
+        use core::arch::aarch64::{vdup_n_f32, vdups_lane_f32, vsqrt_f32};
         vdups_lane_f32::<0>(vsqrt_f32(vdup_n_f32(x)))
     }
 }

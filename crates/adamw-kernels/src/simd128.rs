@@ -83,6 +83,11 @@ impl F32x4 for Wasm {
     #[inline(always)]
     fn squares_lanes(acc: (v128, v128)) -> [f64; 4] {
         let (a, b) = acc;
-        [f64x2_extract_lane::<0>(a), f64x2_extract_lane::<1>(a), f64x2_extract_lane::<0>(b), f64x2_extract_lane::<1>(b)]
+        [
+            f64x2_extract_lane::<0>(a),
+            f64x2_extract_lane::<1>(a),
+            f64x2_extract_lane::<0>(b),
+            f64x2_extract_lane::<1>(b),
+        ]
     }
 }

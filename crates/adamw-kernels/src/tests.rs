@@ -6,16 +6,12 @@ use crate::hyper::*;
 use crate::lanes::Portable;
 use crate::scalar;
 
-/// xorshift32: deterministic test data without dependencies.
+/// Deterministic test data without dependencies (the crate's xorshift32).
 struct Rng(u32);
 impl Rng {
     fn next_u32(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.0 = x;
-        x
+        self.0 = xorshift32(self.0);
+        self.0
     }
     /// Values spanning many binades, with exact zeros and sign changes.
     fn value(&mut self) -> f32 {
@@ -30,20 +26,9 @@ impl Rng {
 }
 
 fn adam_hyper(step: i32, flags: u32, grad_scale: f32) -> AdamHyper {
-    let (lr, b1, b2, wd) = (1e-3f64, 0.9f64, 0.999f64, 1e-2f64);
     AdamHyper {
         grad_scale,
-        decay_factor: (1.0 - lr * wd) as f32,
-        after_decay: (-lr * wd) as f32,
-        l2: wd as f32,
-        beta1: b1 as f32,
-        one_minus_beta1: (1.0 - b1) as f32,
-        beta2: b2 as f32,
-        one_minus_beta2: (1.0 - b2) as f32,
-        bias_correction2_sqrt: (1.0 - b2.powi(step)).sqrt() as f32,
-        eps: 1e-8,
-        neg_step_size: (-lr / (1.0 - b1.powi(step))) as f32,
-        flags,
+        ..AdamHyper::adamw(1e-3, (0.9, 0.999), 1e-8, 1e-2, step, flags)
     }
 }
 
@@ -72,20 +57,48 @@ fn same_bits(x: &[f32], y: &[f32]) -> Option<usize> {
     x.iter().zip(y).position(|(p, q)| p.to_bits() != q.to_bits())
 }
 
-/// One update over `len` elements starting at `arrays`.
-type Kernel = unsafe fn(step: i32, flags: u32, grad_scale: f32, arrays: &Arrays, len: usize);
+/// Five arrays: θ, g, and three state arrays, read as Adam's (m, v, v̄) or SGD's (buffer = a).
+#[derive(Clone, Copy)]
+struct Ptrs {
+    params: *mut f32,
+    grads: *const f32,
+    a: *mut f32,
+    b: *mut f32,
+    c: *mut f32,
+}
+impl Ptrs {
+    fn adam(&self) -> AdamArrays {
+        AdamArrays {
+            params: self.params,
+            grads: self.grads,
+            exp_avg: self.a,
+            exp_avg_sq: self.b,
+            max_exp_avg_sq: self.c,
+        }
+    }
+    fn sgd(&self) -> SgdArrays {
+        SgdArrays {
+            params: self.params,
+            grads: self.grads,
+            momentum_buffer: self.a,
+        }
+    }
+}
 
-unsafe fn adam_scalar(step: i32, flags: u32, s: f32, a: &Arrays, n: usize) {
-    scalar::adam_range(&adam_hyper(step, flags, s), a, 0, n)
+/// One update over `len` elements starting at `arrays`.
+type Kernel = unsafe fn(step: i32, flags: u32, grad_scale: f32, arrays: &Ptrs, len: usize);
+
+unsafe fn adam_scalar(step: i32, flags: u32, s: f32, a: &Ptrs, n: usize) {
+    scalar::adam_range(&adam_hyper(step, flags, s), &a.adam(), 0, n)
 }
-unsafe fn adam_chunked(step: i32, flags: u32, s: f32, a: &Arrays, n: usize) {
-    chunked::adam::<Portable>(&adam_hyper(step, flags, s), a, n)
+unsafe fn adam_chunked(step: i32, flags: u32, s: f32, a: &Ptrs, n: usize) {
+    chunked::adam::<Portable>(&adam_hyper(step, flags, s), &a.adam(), n)
 }
-unsafe fn sgd_scalar(step: i32, flags: u32, s: f32, a: &Arrays, n: usize) {
-    scalar::sgd_range(&sgd_hyper(step, flags, s), a, 0, n)
+unsafe fn sgd_scalar(step: i32, flags: u32, s: f32, a: &Ptrs, n: usize) {
+    scalar::sgd_range(&sgd_hyper(step, flags, s), &a.sgd(), 0, n)
 }
-unsafe fn sgd_chunked(step: i32, flags: u32, s: f32, a: &Arrays, n: usize) {
-    chunked::sgd::<Portable>(&sgd_hyper(step, flags, s), a, n)
+unsafe fn sgd_chunked(step: i32, flags: u32, s: f32, a: &Ptrs, n: usize) {
+    chunked::sgd::<Portable>(&sgd_hyper(step, flags, s), &a.sgd(), n)
 }
 
 /// Runs `steps` updates on arrays that start `offset` elements into their buffers, so the
@@ -93,16 +106,21 @@ unsafe fn sgd_chunked(step: i32, flags: u32, s: f32, a: &Arrays, n: usize) {
 fn run(kernel: Kernel, len: usize, offset: usize, flags: u32, grad_scale: f32, steps: i32, seed: u32) -> State {
     let mut rng = Rng(seed | 1);
     let buf = |fill: bool, rng: &mut Rng| -> Vec<f32> { (0..len + offset).map(|_| if fill { rng.value() } else { 0.0 }).collect() };
-    let mut st = State { params: buf(true, &mut rng), a: buf(false, &mut rng), b: buf(false, &mut rng), c: buf(false, &mut rng) };
+    let mut st = State {
+        params: buf(true, &mut rng),
+        a: buf(false, &mut rng),
+        b: buf(false, &mut rng),
+        c: buf(false, &mut rng),
+    };
     for step in 1..=steps {
         let grads = buf(true, &mut rng);
         let arrays = unsafe {
-            Arrays {
+            Ptrs {
                 params: st.params.as_mut_ptr().add(offset),
                 grads: grads.as_ptr().add(offset),
-                state_a: st.a.as_mut_ptr().add(offset),
-                state_b: st.b.as_mut_ptr().add(offset),
-                state_c: st.c.as_mut_ptr().add(offset),
+                a: st.a.as_mut_ptr().add(offset),
+                b: st.b.as_mut_ptr().add(offset),
+                c: st.c.as_mut_ptr().add(offset),
             }
         };
         unsafe { kernel(step, flags, grad_scale, &arrays, len) };
@@ -111,7 +129,12 @@ fn run(kernel: Kernel, len: usize, offset: usize, flags: u32, grad_scale: f32, s
 }
 
 fn assert_same(x: &State, y: &State, what: &str) {
-    for (name, p, q) in [("params", &x.params, &y.params), ("a", &x.a, &y.a), ("b", &x.b, &y.b), ("c", &x.c, &y.c)] {
+    for (name, p, q) in [
+        ("params", &x.params, &y.params),
+        ("a", &x.a, &y.a),
+        ("b", &x.b, &y.b),
+        ("c", &x.c, &y.c),
+    ] {
         if let Some(i) = same_bits(p, q) {
             panic!("{what}: {name} differs at {i}: {} vs {}", p[i], q[i]);
         }
@@ -125,7 +148,9 @@ fn lengths() -> impl Iterator<Item = usize> {
 #[test]
 fn adam_chunked_equals_scalar_bitwise() {
     let flag_sets = (0..8u32).map(|k| {
-        (if k & 1 != 0 { FLAG_AMSGRAD } else { 0 }) | (if k & 2 != 0 { FLAG_L2 } else { 0 }) | (if k & 4 != 0 { FLAG_DECAY_AFTER } else { 0 })
+        (if k & 1 != 0 { FLAG_AMSGRAD } else { 0 })
+            | (if k & 2 != 0 { FLAG_COUPLED_L2 } else { 0 })
+            | (if k & 4 != 0 { FLAG_DECAY_AFTER } else { 0 })
     });
     for flags in flag_sets {
         for len in lengths() {
@@ -141,7 +166,14 @@ fn adam_chunked_equals_scalar_bitwise() {
 
 #[test]
 fn sgd_chunked_equals_scalar_bitwise() {
-    let flag_sets = [0, FLAG_L2, FLAG_MOMENTUM, FLAG_MOMENTUM | FLAG_L2, FLAG_MOMENTUM | FLAG_NESTEROV, FLAG_MOMENTUM | FLAG_NESTEROV | FLAG_L2];
+    let flag_sets = [
+        0,
+        FLAG_COUPLED_L2,
+        FLAG_USE_MOMENTUM,
+        FLAG_USE_MOMENTUM | FLAG_COUPLED_L2,
+        FLAG_USE_MOMENTUM | FLAG_NESTEROV,
+        FLAG_USE_MOMENTUM | FLAG_NESTEROV | FLAG_COUPLED_L2,
+    ];
     for flags in flag_sets {
         for len in lengths() {
             for (offset, scale) in [(0, 1.0f32), (1, -1.0), (2, 0.5)] {
@@ -161,9 +193,15 @@ fn elements_outside_the_range_are_untouched() {
         let (mut p, g) = ([sentinel; 12], [1.0f32; 12]);
         let (mut a, mut b, mut c) = ([sentinel; 12], [sentinel; 12], [sentinel; 12]);
         let arrays = unsafe {
-            Arrays { params: p.as_mut_ptr().add(2), grads: g.as_ptr().add(2), state_a: a.as_mut_ptr().add(2), state_b: b.as_mut_ptr().add(2), state_c: c.as_mut_ptr().add(2) }
+            Ptrs {
+                params: p.as_mut_ptr().add(2),
+                grads: g.as_ptr().add(2),
+                a: a.as_mut_ptr().add(2),
+                b: b.as_mut_ptr().add(2),
+                c: c.as_mut_ptr().add(2),
+            }
         };
-        unsafe { kernel(2, FLAG_AMSGRAD | FLAG_L2 | FLAG_MOMENTUM, 1.0, &arrays, 9) };
+        unsafe { kernel(2, FLAG_AMSGRAD | FLAG_COUPLED_L2 | FLAG_USE_MOMENTUM, 1.0, &arrays, 9) };
         for arr in [&p, &a, &b, &c] {
             assert_eq!(arr[..2], [sentinel; 2]);
             assert_eq!(arr[11], sentinel);
@@ -177,7 +215,12 @@ fn non_finite_values_propagate_identically() {
     // NaNs with payloads and either sign, as user data or earlier steps may hold them.
     let nan_a = f32::from_bits(0xffc1_2345);
     let nan_b = f32::from_bits(0x7fc0_0001);
-    for flags in [0, FLAG_AMSGRAD, FLAG_L2 | FLAG_DECAY_AFTER, FLAG_AMSGRAD | FLAG_L2 | FLAG_DECAY_AFTER] {
+    for flags in [
+        0,
+        FLAG_AMSGRAD,
+        FLAG_COUPLED_L2 | FLAG_DECAY_AFTER,
+        FLAG_AMSGRAD | FLAG_COUPLED_L2 | FLAG_DECAY_AFTER,
+    ] {
         let mut out = Vec::new();
         for kernel in [adam_scalar as Kernel, adam_chunked] {
             let mut p = vec![1.0f32, -2.0, 0.5, 3.0, 1.0, 1.0, 7.0, nan_a, nan_b];
@@ -185,7 +228,13 @@ fn non_finite_values_propagate_identically() {
             let (mut m, mut v) = (vec![0.0f32; 9], vec![0.0f32; 9]);
             m[6] = nan_a;
             let mut x = vec![0.0f32, 0.0, 0.0, 0.0, 0.0, f32::NAN, nan_a, 0.0, nan_b];
-            let arrays = Arrays { params: p.as_mut_ptr(), grads: g.as_ptr(), state_a: m.as_mut_ptr(), state_b: v.as_mut_ptr(), state_c: x.as_mut_ptr() };
+            let arrays = Ptrs {
+                params: p.as_mut_ptr(),
+                grads: g.as_ptr(),
+                a: m.as_mut_ptr(),
+                b: v.as_mut_ptr(),
+                c: x.as_mut_ptr(),
+            };
             unsafe { kernel(1, flags, 1.0, &arrays, 9) };
             out.push([p, m, v, x]);
         }
@@ -193,7 +242,11 @@ fn non_finite_values_propagate_identically() {
             assert_eq!(same_bits(&out[0][k], &out[1][k]), None, "{name}, flags {flags:#b}");
             if k < 3 || flags & FLAG_AMSGRAD != 0 {
                 for (i, x) in out[0][k].iter().enumerate() {
-                    assert!(!x.is_nan() || x.to_bits() == 0x7fc0_0000, "{name}[{i}] is NaN {:#x}, not the canonical one", x.to_bits());
+                    assert!(
+                        !x.is_nan() || x.to_bits() == 0x7fc0_0000,
+                        "{name}[{i}] is NaN {:#x}, not the canonical one",
+                        x.to_bits()
+                    );
                 }
             }
         }
@@ -206,22 +259,36 @@ fn non_finite_values_propagate_identically() {
 
 #[test]
 fn sgd_writes_only_the_canonical_nan() {
-    for flags in [0, FLAG_MOMENTUM, FLAG_MOMENTUM | FLAG_NESTEROV, FLAG_MOMENTUM | FLAG_L2] {
+    for flags in [
+        0,
+        FLAG_USE_MOMENTUM,
+        FLAG_USE_MOMENTUM | FLAG_NESTEROV,
+        FLAG_USE_MOMENTUM | FLAG_COUPLED_L2,
+    ] {
         let mut out = Vec::new();
         for kernel in [sgd_scalar as Kernel, sgd_chunked] {
             let mut p = vec![f32::from_bits(0xffc1_2345), 1.0, 2.0, 3.0, f32::INFINITY];
             let g = vec![1.0, f32::from_bits(0xff80_0001), f32::NAN, 0.0, f32::NEG_INFINITY];
             let mut buf = vec![0.0f32, 0.0, 0.0, f32::from_bits(0x7fc0_0042), 0.0];
-            let arrays = Arrays { params: p.as_mut_ptr(), grads: g.as_ptr(), state_a: buf.as_mut_ptr(), state_b: buf.as_mut_ptr(), state_c: buf.as_mut_ptr() };
+            let arrays = Ptrs {
+                params: p.as_mut_ptr(),
+                grads: g.as_ptr(),
+                a: buf.as_mut_ptr(),
+                b: buf.as_mut_ptr(),
+                c: buf.as_mut_ptr(),
+            };
             unsafe { kernel(2, flags, 1.0, &arrays, 5) };
             out.push([p, buf]);
         }
         for k in 0..2 {
             assert_eq!(same_bits(&out[0][k], &out[1][k]), None, "array {k}, flags {flags:#b}");
             // Without momentum the buffer is not written (its NaN stays as it was).
-            if k == 0 || flags & FLAG_MOMENTUM != 0 {
+            if k == 0 || flags & FLAG_USE_MOMENTUM != 0 {
                 let bits: Vec<u32> = out[0][k].iter().map(|x| x.to_bits()).collect();
-                assert!(out[0][k].iter().all(|x| !x.is_nan() || x.to_bits() == 0x7fc0_0000), "array {k}, flags {flags:#b}: {bits:x?}");
+                assert!(
+                    out[0][k].iter().all(|x| !x.is_nan() || x.to_bits() == 0x7fc0_0000),
+                    "array {k}, flags {flags:#b}: {bits:x?}"
+                );
             }
         }
     }
@@ -241,14 +308,28 @@ fn first_adamw_step_matches_f64_formula() {
         if after {
             hp.decay_factor = 1.0;
         }
-        let arrays = Arrays { params: p.as_mut_ptr(), grads: grads.as_ptr(), state_a: m.as_mut_ptr(), state_b: v.as_mut_ptr(), state_c: x.as_mut_ptr() };
-        unsafe { scalar::adam_range(&hp, &arrays, 0, 4) };
+        let arrays = Ptrs {
+            params: p.as_mut_ptr(),
+            grads: grads.as_ptr(),
+            a: m.as_mut_ptr(),
+            b: v.as_mut_ptr(),
+            c: x.as_mut_ptr(),
+        };
+        unsafe { scalar::adam_range(&hp, &arrays.adam(), 0, 4) };
         for i in 0..4 {
             let (t, g) = (theta0[i] as f64, grads[i] as f64);
             let update = lr * g / (g.abs() + eps);
-            let expected = if after { (t - update) * (1.0 - lr * wd) } else { t * (1.0 - lr * wd) - update };
+            let expected = if after {
+                (t - update) * (1.0 - lr * wd)
+            } else {
+                t * (1.0 - lr * wd) - update
+            };
             let err = (p[i] as f64 - expected).abs() / expected.abs();
-            assert!(err < 4.0 * f32::EPSILON as f64, "after={after} element {i}: {} vs {expected} (rel {err:e})", p[i]);
+            assert!(
+                err < 4.0 * f32::EPSILON as f64,
+                "after={after} element {i}: {} vs {expected} (rel {err:e})",
+                p[i]
+            );
         }
     }
 }
@@ -267,11 +348,17 @@ fn sgd_momentum_matches_hand_computation() {
         momentum: 0.5,
         grad_coeff: 1.0,
         neg_lr: -0.1,
-        flags: FLAG_MOMENTUM | if first { FLAG_FIRST_STEP } else { 0 },
+        flags: FLAG_USE_MOMENTUM | if first { FLAG_FIRST_STEP } else { 0 },
     };
     for (g, first) in [(&g1, true), (&g2, false)] {
-        let arrays = Arrays { params: p.as_mut_ptr(), grads: g.as_ptr(), state_a: buf.as_mut_ptr(), state_b: buf.as_mut_ptr(), state_c: buf.as_mut_ptr() };
-        unsafe { scalar::sgd_range(&hp(first), &arrays, 0, 1) };
+        let arrays = Ptrs {
+            params: p.as_mut_ptr(),
+            grads: g.as_ptr(),
+            a: buf.as_mut_ptr(),
+            b: buf.as_mut_ptr(),
+            c: buf.as_mut_ptr(),
+        };
+        unsafe { scalar::sgd_range(&hp(first), &arrays.sgd(), 0, 1) };
     }
     // buf: 0.5, then 0.5·0.5 + 0.25 = 0.5; θ: 1 − 0.05 − 0.05 = 0.9 (all exact in f32 but 0.05).
     assert_eq!(buf[0], 0.5);
@@ -284,7 +371,12 @@ fn sum_squares_chunked_equals_scalar_and_f64() {
     for len in (0..=40).chain([4095, 4096, 4097, 8191, 12289, 20000]) {
         for offset in [0usize, 1, 3] {
             let x: Vec<f32> = (0..len + offset).map(|_| rng.value() * 1e3).collect();
-            let (a, b) = unsafe { (scalar::sum_squares(x.as_ptr().add(offset), len), chunked::sum_squares::<Portable>(x.as_ptr().add(offset), len)) };
+            let (a, b) = unsafe {
+                (
+                    scalar::sum_squares(x.as_ptr().add(offset), len),
+                    chunked::sum_squares::<Portable>(x.as_ptr().add(offset), len),
+                )
+            };
             assert_eq!(a.to_bits(), b.to_bits(), "len {len} offset {offset}");
             let naive: f64 = x[offset..].iter().map(|&e| (e as f64) * (e as f64)).sum();
             assert!((a - naive).abs() <= 1e-12 * naive.max(1e-300), "len {len}: {a} vs {naive}");
@@ -324,12 +416,18 @@ fn all_finite_detects_every_non_finite_position() {
                 let mut x = clean.clone();
                 x[pos] = bad;
                 assert!(!unsafe { scalar::all_finite(x.as_ptr(), len) }, "scalar len {len} pos {pos}");
-                assert!(!unsafe { chunked::all_finite::<Portable>(x.as_ptr(), len) }, "chunked len {len} pos {pos}");
+                assert!(
+                    !unsafe { chunked::all_finite::<Portable>(x.as_ptr(), len) },
+                    "chunked len {len} pos {pos}"
+                );
             }
         }
         let big = vec![f32::MAX; len];
         assert!(unsafe { chunked::all_finite::<Portable>(big.as_ptr(), len) }, "f32::MAX is finite");
-        assert!(unsafe { scalar::sum_squares(big.as_ptr(), len) }.is_finite(), "squares of f32 cannot overflow f64");
+        assert!(
+            unsafe { scalar::sum_squares(big.as_ptr(), len) }.is_finite(),
+            "squares of f32 cannot overflow f64"
+        );
     }
 }
 

@@ -21,7 +21,7 @@ use std::hint::black_box;
 use std::io::{BufRead, Write};
 use std::time::Instant;
 
-use adamw_kernels::{scalar, AdamHyper, Arrays, FLAG_AMSGRAD};
+use adamw_kernels::{scalar, xorshift32, AdamArrays, AdamHyper, FLAG_AMSGRAD};
 
 /// f32 buffers starting on a 64-byte boundary, like the wasm arena's regions (so vector loads
 /// never straddle cache lines for alignment reasons alone).
@@ -47,11 +47,9 @@ impl Aligned {
 
 /// xorshift32 values in [-1, 1), as the TypeScript CLI fills its buffers.
 fn random_fill(x: &mut [f32], seed: u32) {
-    let mut s = if seed == 0 { 1 } else { seed };
+    let mut s = seed;
     for e in x.iter_mut() {
-        s ^= s << 13;
-        s ^= s >> 17;
-        s ^= s << 5;
+        s = xorshift32(s);
         *e = ((s as f64 / 4294967296.0) * 2.0 - 1.0) as f32;
     }
 }
@@ -69,28 +67,20 @@ impl Problem {
         random_fill(buffers[0].slice(size), 1);
         random_fill(buffers[1].slice(size), 2);
         // torch.optim.AdamW defaults (lr 1e-3, betas (0.9, 0.999), eps 1e-8, wd 1e-2), with the
-        // bias corrections of step 10; scalars rounded from f64 once, as the host does.
-        let (lr, b1, b2, wd, t) = (1e-3f64, 0.9f64, 0.999f64, 1e-2f64, 10i32);
-        let hp = AdamHyper {
-            grad_scale: 1.0,
-            decay_factor: (1.0 - lr * wd) as f32,
-            after_decay: 0.0,
-            l2: 0.0,
-            beta1: b1 as f32,
-            one_minus_beta1: (1.0 - b1) as f32,
-            beta2: b2 as f32,
-            one_minus_beta2: (1.0 - b2) as f32,
-            bias_correction2_sqrt: (1.0 - b2.powi(t)).sqrt() as f32,
-            eps: 1e-8,
-            neg_step_size: (-lr / (1.0 - b1.powi(t))) as f32,
-            flags: if amsgrad { FLAG_AMSGRAD } else { 0 },
-        };
+        // bias corrections of step 10.
+        let hp = AdamHyper::adamw(1e-3, (0.9, 0.999), 1e-8, 1e-2, 10, if amsgrad { FLAG_AMSGRAD } else { 0 });
         Problem { size, hp, buffers }
     }
 
-    fn arrays(&mut self) -> Arrays {
+    fn arrays(&mut self) -> AdamArrays {
         let p: Vec<*mut f32> = self.buffers.iter_mut().map(Aligned::ptr).collect();
-        Arrays { params: p[0], grads: p[1], state_a: p[2], state_b: p[3], state_c: *p.get(4).unwrap_or(&p[3]) }
+        AdamArrays {
+            params: p[0],
+            grads: p[1],
+            exp_avg: p[2],
+            exp_avg_sq: p[3],
+            max_exp_avg_sq: *p.get(4).unwrap_or(&p[3]),
+        }
     }
 
     /// Runs `steps` steps back to back; returns the elapsed milliseconds.
@@ -152,7 +142,14 @@ struct Options {
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut o = Options { sizes: vec![4096, 65536, 1 << 20, 1 << 24], reps: 9, min_rep_ms: 25.0, amsgrad: false, serve: false, info: false };
+    let mut o = Options {
+        sizes: vec![4096, 65536, 1 << 20, 1 << 24],
+        reps: 9,
+        min_rep_ms: 25.0,
+        amsgrad: false,
+        serve: false,
+        info: false,
+    };
     let mut args = std::env::args().skip(1);
     let positive = |name: &str, v: Option<String>| -> Result<usize, String> {
         let v = v.ok_or(format!("{name} needs a value"))?;
@@ -165,7 +162,10 @@ fn parse_args() -> Result<Options, String> {
         match a.as_str() {
             "--sizes" => {
                 let v = args.next().ok_or("--sizes needs a value")?;
-                o.sizes = v.split(',').map(|s| positive("--sizes", Some(s.to_string()))).collect::<Result<_, _>>()?;
+                o.sizes = v
+                    .split(',')
+                    .map(|s| positive("--sizes", Some(s.to_string())))
+                    .collect::<Result<_, _>>()?;
             }
             "--size" => o.sizes = vec![positive("--size", args.next())?],
             "--reps" => o.reps = positive("--reps", args.next())?,
@@ -191,7 +191,12 @@ fn serve(size: usize, amsgrad: bool) -> Result<(), String> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let io = |e: std::io::Error| e.to_string();
-    writeln!(out, "{{\"ready\":true,\"size\":{size},\"amsgrad\":{amsgrad},\"features\":{}}}", features()).map_err(io)?;
+    writeln!(
+        out,
+        "{{\"ready\":true,\"size\":{size},\"amsgrad\":{amsgrad},\"features\":{}}}",
+        features()
+    )
+    .map_err(io)?;
     out.flush().map_err(io)?;
     for line in std::io::stdin().lock().lines() {
         let line = line.map_err(io)?;

@@ -1,13 +1,25 @@
 /** Deterministic test data and bitwise comparison shared by the package's tests. */
 
+/** xorshift32: the tests' one generator of deterministic data (the kernel crate's `xorshift32` too). */
+export function xorshift32(x: number): number {
+  x = x >>> 0 || 1;
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  return x >>> 0;
+}
+
+/** A stream of xorshift32 values in [0, 1), so a failing seed can be replayed. */
+export function uniform(seed: number): () => number {
+  let x = seed;
+  return () => (x = xorshift32(x)) / 2 ** 32;
+}
+
 /** xorshift32 values over many binades, with exact zeros and both signs. */
 export function fillVaried(out: Float32Array, seed: number, scale = 1): Float32Array {
-  let x = seed >>> 0 || 1;
+  let x = seed;
   for (let i = 0; i < out.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
+    x = xorshift32(x);
     if (x % 11 === 0) {
       out[i] = 0;
       continue;

@@ -20,6 +20,7 @@
 import { describe, it } from 'vitest';
 import fc from 'fast-check';
 import { Adam, AdamW, NonFiniteGradientError, normalizedWeightDecay, schedules, SGD, SGDW, type BackendName, type Schedule } from 'adamw-wasm';
+import { xorshift32 } from './helpers.js';
 
 // ───────────────────────────── replay and budget ─────────────────────────────
 
@@ -316,12 +317,7 @@ function configArb(maxTotal: number, maxAdded: number): fc.Arbitrary<Config> {
   );
 }
 
-function xorshift(x: number): number {
-  x ^= x << 13;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  return x >>> 0;
-}
+const xorshift = xorshift32;
 
 function makeInit(size: number, spec: InitSpec): Float32Array {
   const out = new Float32Array(size);

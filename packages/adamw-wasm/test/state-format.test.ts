@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeState, describeState, encodeState, STATE_FORMAT_VERSION, type JsonValue, type OptimizerState } from '../src/state/index.js';
 import { crc32 } from '../src/state/crc32.js';
 import { readFloat32LE, writeFloat32LE } from '../src/state/float32.js';
+import { xorshift32 } from './helpers.js';
 
 const WHO = 'AdamW.loadState';
 const utf8 = new TextEncoder();
@@ -10,12 +11,9 @@ const utf8 = new TextEncoder();
 /** Deterministic float32 values of many magnitudes and both signs. */
 function floats(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
-  let x = seed >>> 0 || 1;
+  let x = seed;
   for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
+    x = xorshift32(x);
     out[i] = ((x >>> 8) / 2 ** 24 - 0.5) * 2 ** ((x % 17) - 8);
   }
   return out;

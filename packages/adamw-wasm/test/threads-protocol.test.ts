@@ -19,7 +19,7 @@ import { workerProgram } from '../src/kernels/threads/worker-source.js';
 import { layoutArena, type GroupShape } from '../src/memory/arena.js';
 import { ADAMW_FAMILY } from '../src/optimizers/adam-family.js';
 import { SGD_FAMILY } from '../src/optimizers/sgd-family.js';
-import { fillVaried, firstBitDifference } from './helpers.js';
+import { fillVaried, firstBitDifference, uniform } from './helpers.js';
 
 /**
  * Atomics with a pause of up to `maxMs` before (and after) each operation, with probability
@@ -46,16 +46,6 @@ function jitteryAtomics(real: typeof Atomics, chance: number, maxMs: number): Sy
   };
 }
 
-/** xorshift32, so a failing seed can be replayed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 const SHAPES: GroupShape[] = [
   { length: 3 * 4096 + 77, state: ['expAvg', 'expAvgSq', 'maxExpAvgSq'] },
@@ -78,7 +68,7 @@ function arena(kernel: Kernel): Arena {
 
 /** Runs `jobs` random jobs on both arenas and compares every result; returns how many ran. */
 function compareJobs(threaded: Arena, reference: Arena, seed: number, jobs: number): number {
-  const random = rng(seed);
+  const random = uniform(seed);
   threaded.views.forEach((group, g) => group.forEach((a, k) => a.set(fillVaried(reference.views[g]![k]!, seed + 7 * g + k))));
   for (let job = 0; job < jobs; job++) {
     const g = Math.floor(random() * SHAPES.length);

@@ -4,6 +4,7 @@
  * whether that memory is WebAssembly linear memory or a plain ArrayBuffer. Every kernel writes
  * the same bits, NaNs included: any NaN it writes is the canonical quiet NaN 0x7fc00000.
  */
+import type { ADAM_HYPER, SGD_HYPER } from './modules.generated.js';
 
 /** What actually runs a step. */
 export type BackendName = 'wasm-simd' | 'wasm' | 'js';
@@ -13,45 +14,26 @@ export type BackendChoice = 'auto' | BackendName;
 export const BACKEND_NAMES: readonly BackendName[] = ['wasm-simd', 'wasm', 'js'];
 
 /**
- * One Adam-family update's scalars, each already rounded to f32 (`Math.fround`), in the order
- * the reference kernel (`crates/adamw-kernels/src/scalar.rs`, `adam_range`) uses them.
+ * One Adam-family update's scalars, each already rounded to f32 (`Math.fround`): one per f32
+ * field of the kernel's AdamHyper block (the build generates the field list from the crate, so
+ * a field added there fails to compile here until it is provided), and the flags' booleans.
+ * See `adam_range` in crates/adamw-kernels/src/scalar.rs for how each is used.
  */
-export interface AdamScalars {
-  /** g ← grad·gradScale: the clip coefficient, negated for maximize. */
-  readonly gradScale: number;
-  /** θ multiplier applied before the update (1 when there is none). */
-  readonly decayFactor: number;
-  /** θ ← θ + afterDecay·θ after the update, when `decayAfter`. */
-  readonly afterDecay: number;
-  readonly decayAfter: boolean;
-  /** Coupled L2 coefficient, used when `coupledL2`. */
-  readonly l2: number;
-  readonly coupledL2: boolean;
-  readonly beta1: number;
-  readonly oneMinusBeta1: number;
-  readonly beta2: number;
-  readonly oneMinusBeta2: number;
-  /** f32(sqrt(1 − β2^t)), or 1 for the ε̂ placement. */
-  readonly biasCorrection2Sqrt: number;
-  readonly eps: number;
-  readonly negStepSize: number;
+export type AdamScalars = Readonly<Record<keyof typeof ADAM_HYPER.floats, number>> & {
   readonly amsgrad: boolean;
-}
+  readonly coupledL2: boolean;
+  /** θ ← θ + afterDecay·θ after the update. */
+  readonly decayAfter: boolean;
+};
 
 /** One SGD-family update's scalars (`sgd_range` in the reference kernel). */
-export interface SgdScalars {
-  readonly gradScale: number;
-  readonly decayFactor: number;
-  readonly l2: number;
+export type SgdScalars = Readonly<Record<keyof typeof SGD_HYPER.floats, number>> & {
   readonly coupledL2: boolean;
-  readonly momentum: number;
-  readonly gradCoeff: number;
-  readonly negLr: number;
   readonly useMomentum: boolean;
   readonly nesterov: boolean;
   /** The group's first step: torch initialises the buffer to g. */
   readonly firstStep: boolean;
-}
+};
 
 /** Optimizer state arrays a group can own. */
 export type StateName = 'expAvg' | 'expAvgSq' | 'maxExpAvgSq' | 'momentumBuffer';
@@ -113,4 +95,4 @@ export interface Kernel {
 }
 
 /** Sums of squares are formed per block of this many elements (8 lane sums each), blocks added in order. */
-export const NORM_BLOCK = 4096;
+export { NORM_BLOCK } from './modules.generated.js';

@@ -17,7 +17,7 @@ import { CONTROL_BYTES, CONTROL_WORDS, MAX_THREADS, OP, SLOT, SPIN_POLLS, STACK_
 import { runJob, runSlice, type SliceExports } from './threads/slice.js';
 import { canBlockHere, spawnWorker, type WorkerHandle } from './threads/spawn.js';
 import { WORKER_SOURCE, type WorkerInit } from './threads/worker-source.js';
-import { EXPECTED_ABI, type KernelExports } from './wasm.js';
+import type { KernelExports } from './wasm.js';
 
 const PAGE_BYTES = 65536;
 /**
@@ -69,7 +69,6 @@ export class ThreadedKernel implements Kernel {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const exports = instance.exports as unknown as Exports;
-    if (exports.abi_version() !== EXPECTED_ABI) throw new Error('adamw-wasm: threads kernel ABI mismatch; rebuild the package');
     // Low memory: static data and the main stack, then the control block and worker stacks.
     const control = align(Number(exports.__heap_base.value), 64);
     const stacks = align(control + CONTROL_BYTES, 64);

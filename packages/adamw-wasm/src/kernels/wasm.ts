@@ -3,12 +3,10 @@ import { done, type Job, type Kernel } from './kernel.js';
 import { HYPER_BYTES, writeAdamHyper, writeSgdHyper } from './hyper.js';
 
 const PAGE_BYTES = 65536;
-export const EXPECTED_ABI = 3;
 
 export interface KernelExports {
   readonly memory: WebAssembly.Memory;
   readonly __heap_base: WebAssembly.Global;
-  abi_version(): number;
   simd_lanes(): number;
   adam_step(hyper: number, params: number, grads: number, m: number, v: number, vmax: number, len: number): void;
   sgd_step(hyper: number, params: number, grads: number, buffer: number, len: number): void;
@@ -34,9 +32,6 @@ export class WasmKernel implements Kernel {
   }
 
   private constructor(exports: KernelExports, readonly backend: BackendName) {
-    if (exports.abi_version() !== EXPECTED_ABI) {
-      throw new Error(`adamw-wasm: kernel ABI ${exports.abi_version()} does not match ${EXPECTED_ABI}; rebuild the package`);
-    }
     const lanes = exports.simd_lanes();
     if ((backend === 'wasm-simd') !== (lanes === 4)) {
       throw new Error(`adamw-wasm: module for '${backend}' reports ${lanes} lane(s); the embedded modules are mixed up`);

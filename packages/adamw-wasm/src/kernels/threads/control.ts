@@ -53,7 +53,7 @@ export const OP = { adam: 1, sgd: 2, sumSquares: 3, allFinite: 4, exit: 5 } as c
 export const CONTROL_WORDS = SLOT.alive + MAX_THREADS;
 export const CONTROL_BYTES = CONTROL_WORDS * 4;
 /** Stack per worker instance (the module is linked with the same size for the main instance). */
-export const STACK_BYTES = 65536;
+export { STACK_BYTES } from '../modules.generated.js';
 
 /** Polls of a shared slot before sleeping in Atomics.wait (tens of microseconds). */
 export const SPIN_POLLS = 20_000;
