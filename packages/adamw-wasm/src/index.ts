@@ -22,10 +22,11 @@ export {
   type AdamWPreset,
 } from './optimizers/adam-family.js';
 export { SGD_DEFAULTS, SGDW_DEFAULTS, type SgdHyperparameters, type SgdwHyperparameters } from './optimizers/sgd-family.js';
-export type { Optimizer, StepResult, SaveStateOptions, RestoreOptions, GroupSpec } from './optimizers/optimizer.js';
-export type { ParamGroup, Group } from './optimizers/param-group.js';
+export type { Optimizer, StepResult, StepOptions, SaveStateOptions, RestoreOptions, GroupSpec, TensorSpec } from './optimizers/optimizer.js';
+export type { ParamGroup, Group, Tensor } from './optimizers/param-group.js';
+export type { StateDict, TensorState } from './optimizers/checkpoint.js';
 export type { NonFinitePolicy } from './optimizers/plan.js';
-export type { WeightDecayScale, EpsMode, DecayOrder } from './optimizers/fields.js';
+export type { WeightDecayScale, EpsMode, DecayOrder, TensorPattern } from './optimizers/fields.js';
 export { NonFiniteGradientError } from './optimizers/gradient-check.js';
 export { schedules, normalizedWeightDecay } from './schedules/index.js';
 export type * from './schedules/index.js';

@@ -174,6 +174,9 @@ const TYPED_ARRAY = {
   length: builtinGetter('length'),
 };
 
+/** A real typed array's length from the built-in accessor (a subclass's `length` getter may lie). */
+export const typedArrayLength = (value: unknown): number => TYPED_ARRAY.length.call(value) as number;
+
 /** 'Float32Array', 'Uint8Array', … for a real typed array (subclasses included, Proxies not), else undefined. */
 export function typedArrayTag(value: unknown): string | undefined {
   return typeof value === 'object' && value !== null ? (TYPED_ARRAY.tag.call(value) as string | undefined) : undefined;

@@ -14,8 +14,9 @@ describe('creation', () => {
 
   it('defaults are torch.optim.AdamW / torch.optim.Adam defaults', async () => {
     const torchAdamW = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false };
-    expect(ADAMW_DEFAULTS).toEqual({ ...torchAdamW, epsMode: 'torch', weightDecayScale: 'lr', decayOrder: 'before', schedule: undefined });
-    expect(ADAM_DEFAULTS).toEqual({ ...torchAdamW, weightDecay: 0, epsMode: 'torch', schedule: undefined });
+    const none = { schedule: undefined, excludeFromWeightDecay: [] };
+    expect(ADAMW_DEFAULTS).toEqual({ ...torchAdamW, epsMode: 'torch', weightDecayScale: 'lr', decayOrder: 'before', ...none });
+    expect(ADAM_DEFAULTS).toEqual({ ...torchAdamW, weightDecay: 0, epsMode: 'torch', ...none });
     const w = await AdamW.create([{ size: 1 }]);
     const a = await Adam.create([{ size: 1 }]);
     expect(w.groups[0]!.hyperparameters).toEqual(ADAMW_DEFAULTS);

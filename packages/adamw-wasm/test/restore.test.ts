@@ -85,7 +85,8 @@ describe('models split across memories', () => {
 
   it('groups are packed, in order, into as few memories of at most 4 GiB as hold them', () => {
     const quarter = (MAX_MEMORY_BYTES / 4 / 16) * 0.9; // AdamW: 16 bytes per parameter
-    const shape = (length: number) => ({ length, state: ['expAvg', 'expAvgSq'] as const });
+    // Each group a list of tensor shapes; these groups have one tensor each.
+    const shape = (length: number) => [{ length, state: ['expAvg', 'expAvgSq'] as const }];
     expect(packArenas(0, [shape(10), shape(10)], 'AdamW.fromState', 'wasm-simd')).toEqual([[0, 2]]);
     const big = [shape(3 * quarter), shape(3 * quarter), shape(quarter), shape(2 * quarter), shape(10)];
     expect(packArenas(0, big, 'AdamW.fromState', 'wasm-simd')).toEqual([[0, 1], [1, 3], [3, 5]]);
@@ -106,7 +107,8 @@ describe('a state is checked in full before anything is allocated', () => {
     stepCount: 0,
     options: { clipGradNorm: null, nonFinite: 'throw' },
     includesParams: false,
-    groups: [{ size, stepCount: 0, hyperparameters, arrays: {} }],
+    groups: [{ hyperparameters, tensors: ['w'] }],
+    tensors: [{ name: 'w', size, stepCount: 0, arrays: {} }],
   });
 
   it('a few hundred bytes claiming 150M AdamW parameters (but holding none of their arrays) are refused at once', async () => {
@@ -114,7 +116,7 @@ describe('a state is checked in full before anything is allocated', () => {
     expect(bytes.length).toBeLessThan(1000);
     const before = process.memoryUsage().rss;
     const started = Date.now();
-    await expect(AdamW.fromState(bytes)).rejects.toThrow(/^AdamW\.fromState: state\.groups\[0\] holds arrays \[\], but its hyperparameters need \[expAvg, expAvgSq\]$/);
+    await expect(AdamW.fromState(bytes)).rejects.toThrow(/^AdamW\.fromState: tensor "w" of state\.groups\[0\] holds arrays \[\], but its group needs \[expAvg, expAvgSq\]$/);
     expect(Date.now() - started).toBeLessThan(200);
     expect(process.memoryUsage().rss - before).toBeLessThan(64 << 20);
   });
@@ -139,8 +141,8 @@ describe('a state is checked in full before anything is allocated', () => {
     await expect(SGD.fromState(bad({}, unflagged))).rejects.toThrow(/scheduled must be true or false \(got undefined\)/);
     const { momentum: __, ...incomplete } = saved(SGD_DEFAULTS);
     await expect(SGD.fromState(bad({}, incomplete))).rejects.toThrow(/^SGD\.fromState: state\.groups\[0\]\.hyperparameters is missing momentum$/);
-    await expect(SGD.fromState(bad({ stepCount: 2, groups: [{ size: 4, stepCount: 3, hyperparameters: saved(SGD_DEFAULTS), arrays: {} }] }))).rejects.toThrow(
-      /^SGD\.fromState: state\.groups\[0\]\.stepCount \(3\) exceeds state\.stepCount \(2\)/,
+    await expect(SGD.fromState(bad({ stepCount: 2, tensors: [{ name: 'w', size: 4, stepCount: 3, arrays: {} }] }))).rejects.toThrow(
+      /^SGD\.fromState: state\.tensors\[0\]\.step \(3\) exceeds state\.stepCount \(2\)/,
     );
   });
 });

@@ -33,13 +33,34 @@ function firstBitDifference(a: Float32Array, b: Float32Array): number {
 }
 
 function expectSameState(actual: OptimizerState, expected: OptimizerState): void {
-  const strip = (s: OptimizerState) => ({ ...s, groups: s.groups.map((g) => ({ ...g, arrays: Object.keys(g.arrays) })) });
+  const strip = (s: OptimizerState) => ({ ...s, tensors: s.tensors.map((t) => ({ ...t, arrays: Object.keys(t.arrays) })) });
   expect(strip(actual)).toEqual(strip(expected));
-  actual.groups.forEach((g, i) => {
-    for (const [name, data] of Object.entries(expected.groups[i]!.arrays)) {
-      expect(firstBitDifference(g.arrays[name]!, data), `groups[${i}].${name}`).toBe(-1);
+  actual.tensors.forEach((t, i) => {
+    for (const [name, data] of Object.entries(expected.tensors[i]!.arrays)) {
+      expect(firstBitDifference(t.arrays[name]!, data), `tensors[${i}].${name}`).toBe(-1);
     }
   });
+}
+
+/** Version 1's shape, in which many of these tests are written: one array set per group. */
+interface LegacyState {
+  optimizer: string;
+  stepCount: number;
+  options: { [k: string]: JsonValue };
+  includesParams: boolean;
+  groups: { size: number; stepCount: number; hyperparameters: { [k: string]: JsonValue }; arrays: { [name: string]: Float32Array } }[];
+}
+
+/** The same state in version 2's terms: group i holds one tensor, named `t<i>`. */
+function v2(s: LegacyState): OptimizerState {
+  return {
+    optimizer: s.optimizer,
+    stepCount: s.stepCount,
+    options: s.options,
+    includesParams: s.includesParams,
+    groups: s.groups.map((g, i) => ({ hyperparameters: g.hyperparameters, tensors: [`t${i}`] })),
+    tensors: s.groups.map((g, i) => ({ name: `t${i}`, size: g.size, stepCount: g.stepCount, arrays: g.arrays })),
+  };
 }
 
 const HYPER = Object.freeze({ lr: 1e-3, betas: Object.freeze([0.9, 0.999]), eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false });
@@ -49,7 +70,7 @@ const hyper = (): { [k: string]: JsonValue } => ({ ...HYPER, betas: [...HYPER.be
 function sampleState(includesParams = true): OptimizerState {
   const withParams = (size: number, seed: number, rest: Record<string, Float32Array>) =>
     includesParams ? { params: floats(size, seed), ...rest } : rest;
-  return {
+  return v2({
     optimizer: 'AdamW',
     stepCount: 7,
     options: { backend: 'auto', schedule: { warmup: 100, kind: 'cosine', milestones: [1, 2.5, null] } },
@@ -65,7 +86,7 @@ function sampleState(includesParams = true): OptimizerState {
       { size: 0, stepCount: 0, hyperparameters: {}, arrays: withParams(0, 8, { expAvg: new Float32Array(0) }) },
       { size: 17, stepCount: 2, hyperparameters: { lr: 0 }, arrays: withParams(17, 9, { momentumBuffer: floats(17, 10) }) },
     ],
-  };
+  });
 }
 
 interface Layout {
@@ -73,7 +94,7 @@ interface Layout {
   headerLength: number;
   total: bigint;
   header: {
-    groups: { size: number; arrays: { name: string; offset: number }[] }[];
+    tensors: { size: number; arrays: { name: string; offset: number }[] }[];
   };
 }
 
@@ -185,15 +206,16 @@ describe('round trip', () => {
     const back = decodeState(blob, WHO);
     expectSameState(back, state);
     expect(back.includesParams).toBe(includesParams);
-    expect(Object.keys(back.groups[1]!.arrays)).toEqual(Object.keys(state.groups[1]!.arrays));
+    expect(Object.keys(back.tensors[1]!.arrays)).toEqual(Object.keys(state.tensors[1]!.arrays));
   });
 
   it('empty options, no arrays, no groups', () => {
-    for (const state of [
+    for (const legacy of [
       { optimizer: 'SGD', stepCount: 0, options: {}, includesParams: false, groups: [{ size: 4, stepCount: 0, hyperparameters: { lr: 1 }, arrays: {} }] },
       { optimizer: 'SGD', stepCount: 0, options: {}, includesParams: false, groups: [] },
       { optimizer: 'SGDW', stepCount: 9, options: {}, includesParams: true, groups: [{ size: 0, stepCount: 9, hyperparameters: {}, arrays: { params: new Float32Array(0) } }] },
-    ] satisfies OptimizerState[]) {
+    ] satisfies LegacyState[]) {
+      const state = v2(legacy);
       expectSameState(decodeState(encodeState(state), WHO), state);
     }
   });
@@ -204,21 +226,21 @@ describe('round trip', () => {
       0x7f800000, 0xff800000, 0x80000000, 0x00000000, 0x00000001, 0x807fffff, 0x7f7fffff, 0xff7fffff, 0x3f800000,
     ];
     const special = new Float32Array(new Uint32Array(patterns).buffer);
-    const state: OptimizerState = {
+    const state = v2({
       optimizer: 'AdamW', stepCount: 1, options: {}, includesParams: true,
       groups: [{ size: special.length, stepCount: 1, hyperparameters: {}, arrays: { params: special, expAvg: special.slice().reverse() } }],
-    };
+    });
     const back = decodeState(encodeState(state), WHO);
-    expect(Array.from(bits(back.groups[0]!.arrays.params!))).toEqual(patterns);
+    expect(Array.from(bits(back.tensors[0]!.arrays.params!))).toEqual(patterns);
     expectSameState(back, state);
   });
 
   it('a 1M-element group', () => {
     const n = 1 << 20;
-    const state: OptimizerState = {
+    const state = v2({
       optimizer: 'AdamW', stepCount: 1000, options: { lrSchedule: 'linear' }, includesParams: true,
       groups: [{ size: n, stepCount: 1000, hyperparameters: hyper(), arrays: { params: floats(n, 1), expAvg: floats(n, 2), expAvgSq: floats(n, 3) } }],
-    };
+    });
     const blob = encodeState(state);
     expect(blob.length).toBeGreaterThan(3 * 4 * n);
     expect(blob.length).toBeLessThan(3 * 4 * n + 1024);
@@ -228,10 +250,10 @@ describe('round trip', () => {
   it('decoded arrays are fresh copies, independent of the input bytes', () => {
     const blob = encodeState(sampleState());
     const back = decodeState(blob, WHO);
-    const before = back.groups[0]!.arrays.params!.slice();
+    const before = back.tensors[0]!.arrays.params!.slice();
     blob.fill(0);
-    expect(firstBitDifference(back.groups[0]!.arrays.params!, before)).toBe(-1);
-    expect(back.groups[0]!.arrays.params!.byteOffset).toBe(0);
+    expect(firstBitDifference(back.tensors[0]!.arrays.params!, before)).toBe(-1);
+    expect(back.tensors[0]!.arrays.params!.byteOffset).toBe(0);
   });
 
   it('reads a blob at any byte offset of any buffer', () => {
@@ -245,15 +267,15 @@ describe('round trip', () => {
 
   it('stores hyperparameters and options as JSON (-0 becomes 0), and keeps odd array names', () => {
     const arrays = Object.fromEntries([['__proto__', new Float32Array([1])], ['a b/ü', new Float32Array([2])]]);
-    const state: OptimizerState = {
+    const state = v2({
       optimizer: 'AdamW', stepCount: 0, options: { x: -0 }, includesParams: false,
       groups: [{ size: 1, stepCount: 0, hyperparameters: { nested: { deep: [[-0]] } }, arrays }],
-    };
+    });
     const back = decodeState(encodeState(state), WHO);
     expect(Object.is(back.options.x, 0)).toBe(true);
-    expect(Object.keys(back.groups[0]!.arrays)).toEqual(['__proto__', 'a b/ü']);
-    expect(Object.getPrototypeOf(back.groups[0]!.arrays)).toBe(Object.prototype);
-    expect(back.groups[0]!.arrays['a b/ü']![0]).toBe(2);
+    expect(Object.keys(back.tensors[0]!.arrays)).toEqual(['__proto__', 'a b/ü']);
+    expect(Object.getPrototypeOf(back.tensors[0]!.arrays)).toBe(Object.prototype);
+    expect(back.tensors[0]!.arrays['a b/ü']![0]).toBe(2);
   });
 });
 
@@ -276,18 +298,18 @@ describe('layout', () => {
     const { version, headerLength, total, header } = layout(blob);
     expect(Array.from(blob.subarray(0, 8))).toEqual([0x41, 0x44, 0x41, 0x4d, 0x57, 0x53, 0x54, 0x00]);
     expect(version).toBe(STATE_FORMAT_VERSION);
-    expect(STATE_FORMAT_VERSION).toBe(1);
+    expect(STATE_FORMAT_VERSION).toBe(2);
     expect(total).toBe(BigInt(blob.length));
     expect(header).toMatchObject({ optimizer: 'AdamW', stepCount: 7, includesParams: true });
     // Arrays: in order, each at the first multiple of 64 at or after the end of what precedes it.
     let cursor = 24 + headerLength;
     const view = new DataView(blob.buffer);
-    header.groups.forEach((g, i) =>
+    header.tensors.forEach((g, i) =>
       g.arrays.forEach(({ name, offset }) => {
         expect(offset % 64).toBe(0);
         expect(offset).toBe(Math.ceil(cursor / 64) * 64);
         expect(blob.subarray(cursor, offset).every((b) => b === 0)).toBe(true);
-        const data = state.groups[i]!.arrays[name]!;
+        const data = state.tensors[i]!.arrays[name]!;
         for (let k = 0; k < data.length; k++) expect(view.getFloat32(offset + 4 * k, true)).toBe(data[k]);
         cursor = offset + 4 * g.size;
       }),
@@ -299,41 +321,43 @@ describe('layout', () => {
   it('matches the worked example in docs/state-format.md byte for byte', () => {
     const blob = encodeState({
       optimizer: 'SGD', stepCount: 3, options: {}, includesParams: false,
-      groups: [{ size: 2, stepCount: 3, hyperparameters: { lr: 0.1 }, arrays: { momentumBuffer: new Float32Array([1, -2]) } }],
+      groups: [{ hyperparameters: { lr: 0.1 }, tensors: ['w'] }],
+      tensors: [{ name: 'w', size: 2, stepCount: 3, arrays: { momentumBuffer: new Float32Array([1, -2]) } }],
     });
     const header = '{"optimizer":"SGD","stepCount":3,"options":{},"includesParams":false,' +
-      '"groups":[{"size":2,"stepCount":3,"hyperparameters":{"lr":0.1},"arrays":[{"name":"momentumBuffer","offset":256}]}]}';
+      '"groups":[{"hyperparameters":{"lr":0.1},"tensors":["w"]}],' +
+      '"tensors":[{"name":"w","size":2,"stepCount":3,"arrays":[{"name":"momentumBuffer","offset":256}]}]}';
     const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
     expect(blob.length).toBe(268);
-    expect(hex(blob.subarray(0, 24))).toBe('4144414d57535400' + '01000000' + 'b8000000' + '0c01000000000000');
-    expect(new TextDecoder().decode(blob.subarray(24, 208))).toBe(header);
-    expect(blob.subarray(208, 256).every((b) => b === 0)).toBe(true);
-    expect(hex(blob.subarray(256))).toBe('0000803f' + '000000c0' + 'eef99979');
+    expect(hex(blob.subarray(0, 24))).toBe('4144414d57535400' + '02000000' + 'e1000000' + '0c01000000000000');
+    expect(new TextDecoder().decode(blob.subarray(24, 249))).toBe(header);
+    expect(blob.subarray(249, 256).every((b) => b === 0)).toBe(true);
+    expect(hex(blob.subarray(256))).toBe('0000803f' + '000000c0' + '09b6fbae');
   });
 
   it('lets a reader view arrays in place without copying when the buffer is aligned', () => {
     const state = sampleState();
     const blob = encodeState(state);
     const { header } = layout(blob);
-    const entry = header.groups[1]!.arrays.find((a) => a.name === 'maxExpAvgSq')!;
-    const view = new Float32Array(blob.buffer, entry.offset, header.groups[1]!.size);
-    expect(firstBitDifference(view, state.groups[1]!.arrays.maxExpAvgSq!)).toBe(-1);
+    const entry = header.tensors[1]!.arrays.find((a) => a.name === 'maxExpAvgSq')!;
+    const view = new Float32Array(blob.buffer, entry.offset, header.tensors[1]!.size);
+    expect(firstBitDifference(view, state.tensors[1]!.arrays.maxExpAvgSq!)).toBe(-1);
   });
 
   it('puts the checksum right after the header when there are no arrays', () => {
-    const blob = encodeState({ optimizer: 'SGD', stepCount: 0, options: {}, includesParams: false, groups: [] });
+    const blob = encodeState({ optimizer: 'SGD', stepCount: 0, options: {}, includesParams: false, groups: [], tensors: [] });
     expect(blob.length).toBe(24 + layout(blob).headerLength + 4);
   });
 
   it('aligns arrays for every header length (the header’s offsets depend on its own length)', () => {
     for (let pad = 0; pad < 140; pad++) {
-      const state: OptimizerState = {
+      const state = v2({
         optimizer: 'AdamW', stepCount: 1, options: { pad: 'x'.repeat(pad) }, includesParams: false,
         groups: [{ size: 5, stepCount: 1, hyperparameters: {}, arrays: { a: floats(5, pad + 1), b: floats(5, pad + 2) } }],
-      };
+      });
       const blob = encodeState(state);
       const { headerLength, header } = layout(blob);
-      const [a, b] = header.groups[0]!.arrays;
+      const [a, b] = header.tensors[0]!.arrays;
       expect(a!.offset).toBe(Math.ceil((24 + headerLength) / 64) * 64);
       expect(b!.offset).toBe(a!.offset + 64);
       expectSameState(decodeState(blob, WHO), state);
@@ -357,13 +381,14 @@ describe('describeState', () => {
   it('returns the header without the arrays', () => {
     const blob = encodeState(sampleState());
     expect(describeState(blob, WHO)).toEqual({
-      version: 1,
+      version: 2,
       byteLength: blob.length,
       optimizer: 'AdamW',
       stepCount: 7,
       options: sampleState().options,
       includesParams: true,
-      groups: sampleState().groups.map((g) => ({ size: g.size, stepCount: g.stepCount, hyperparameters: g.hyperparameters, arrayNames: Object.keys(g.arrays) })),
+      groups: sampleState().groups,
+      tensors: sampleState().tensors.map((t) => ({ name: t.name, size: t.size, stepCount: t.stepCount, arrayNames: Object.keys(t.arrays) })),
     });
   });
 
@@ -397,10 +422,10 @@ describe('decodeState refuses', () => {
 
   it('a large blob truncated at sampled bytes, and one with bytes appended', () => {
     const n = 1 << 18;
-    const big = encodeState({
+    const big = encodeState(v2({
       optimizer: 'AdamW', stepCount: 1, options: {}, includesParams: false,
       groups: [{ size: n, stepCount: 1, hyperparameters: {}, arrays: { expAvg: floats(n, 1), expAvgSq: floats(n, 2) } }],
-    });
+    }));
     for (let cut = 0; cut < big.length; cut += 65_537) expect(() => decodeState(big.subarray(0, cut), WHO)).toThrow(/truncated state/);
     expect(() => decodeState(big.subarray(0, big.length - 1), WHO)).toThrow(`expected ${big.length} bytes (the length recorded in the state), got ${big.length - 1}`);
     const longer = new Uint8Array(big.length + 3);
@@ -426,7 +451,7 @@ describe('decodeState refuses', () => {
 
   it('corruption of the header, a payload or the checksum, as a checksum mismatch', () => {
     const { headerLength, header } = layout(blob);
-    const at = [24, 24 + (headerLength >> 1), 24 + headerLength - 1, header.groups[0]!.arrays[1]!.offset + 5, blob.length - 5, blob.length - 4, blob.length - 1];
+    const at = [24, 24 + (headerLength >> 1), 24 + headerLength - 1, header.tensors[0]!.arrays[1]!.offset + 5, blob.length - 5, blob.length - 4, blob.length - 1];
     for (const i of at) {
       const bad = blob.slice();
       bad[i] = bad[i]! ^ 0x10;
@@ -444,10 +469,10 @@ describe('decodeState refuses', () => {
   });
 
   it('other versions, naming the supported one', () => {
-    for (const version of [0, 2, 0xffffffff]) {
+    for (const version of [0, 3, 0xffffffff]) {
       const bad = blob.slice();
       new DataView(bad.buffer).setUint32(8, version, true);
-      expect(() => decodeState(reseal(bad), WHO)).toThrow(`${WHO}: unsupported state format version ${version}; this adamw-wasm reads version 1`);
+      expect(() => decodeState(reseal(bad), WHO)).toThrow(`${WHO}: unsupported state format version ${version}; this adamw-wasm reads version 1, 2`);
       expect(() => describeState(reseal(bad), WHO)).toThrow(/unsupported/);
     }
   });
@@ -458,9 +483,11 @@ describe('decodeState refuses', () => {
     expect(() => decodeState(reseal(bad), WHO)).toThrow(/header does not fit in a \d+-byte state/);
   });
 
-  it('accepts a valid blob laid out by another writer (gaps, later offsets)', () => {
+  it('reads version 1, laid out by another writer (gaps, later offsets), as one tensor per group named after it', () => {
     const state = decodeState(forgeEdited(() => undefined), WHO);
-    expect(state.groups.map((g) => Array.from(g.arrays.expAvg!))).toEqual([[4, 5, 6], [9, 10]]);
+    expect(state.tensors.map((t) => Array.from(t.arrays.expAvg!))).toEqual([[4, 5, 6], [9, 10]]);
+    expect(state.groups).toEqual([{ hyperparameters: { lr: 0.1 }, tensors: ['groups[0]'] }, { hyperparameters: { lr: 0.2 }, tensors: ['groups[1]'] }]);
+    expect(state.tensors.map((t) => [t.name, t.size, t.stepCount])).toEqual([['groups[0]', 3, 3], ['groups[1]', 2, 1]]);
     expect(state.optimizer).toBe('Adam');
     // Padding after the arrays and whitespace in the header are fine too.
     expect(() => decodeState(forge(`  ${JSON.stringify(forgedHeader(), null, 2)}\n`, FORGED_PAYLOADS, { payloadEnd: 2000 }), WHO)).not.toThrow();
@@ -521,6 +548,37 @@ describe('decodeState refuses', () => {
     expect(() => describeState(bad, WHO)).toThrow(message);
   });
 
+  /** The forged header in version 2's terms: the same arrays, as tensors named a and b. */
+  function forgedV2(edit: (h: Record<string, unknown> & { groups: { tensors: string[] }[]; tensors: Record<string, unknown>[] }) => void = () => {}) {
+    const v1 = forgedHeader();
+    const h = {
+      ...v1,
+      groups: v1.groups.map((g, i) => ({ hyperparameters: g.hyperparameters, tensors: [['a', 'b'][i]!] })),
+      tensors: v1.groups.map((g, i) => ({ name: ['a', 'b'][i]!, size: g.size, stepCount: g.stepCount, arrays: g.arrays })),
+    };
+    edit(h);
+    return forge(h, FORGED_PAYLOADS, { version: 2 });
+  }
+
+  it('reads version 2 laid out by another writer', () => {
+    const state = decodeState(forgedV2(), WHO);
+    expect(state.groups).toEqual([{ hyperparameters: { lr: 0.1 }, tensors: ['a'] }, { hyperparameters: { lr: 0.2 }, tensors: ['b'] }]);
+    expect(state.tensors.map((t) => [t.name, Array.from(t.arrays.params!)])).toEqual([['a', [1, 2, 3]], ['b', [7, 8]]]);
+  });
+
+  it.each([
+    ['a version-1 header under version 2', () => forge(forgedHeader(), FORGED_PAYLOADS, { version: 2 }), /header is missing the field 'tensors'/],
+    ['a group naming no tensor', () => forgedV2((h) => void (h.groups[1]!.tensors = ['c'])), /header\.groups\[1\]\.tensors\[0\] names no tensor \("c"\)/],
+    ['a tensor in no group', () => forgedV2((h) => void (h.groups[1]!.tensors = [])), /header\.tensors "b" belong to no group/],
+    ['a tensor in two groups', () => forgedV2((h) => void (h.groups[1]!.tensors = ['b', 'a'])), /header\.groups\[1\]\.tensors\[1\] "a" is already in header\.groups\[0\]/],
+    ['a repeated tensor name', () => forgedV2((h) => void (h.tensors[1]!.name = 'a')), /header\.tensors\[1\]\.name "a" repeats header\.tensors\[0\]'s/],
+    ['an empty tensor name', () => forgedV2((h) => void (h.tensors[0]!.name = '')), /header\.tensors\[0\]\.name must be a non-empty string/],
+    ['a group field version 1 had', () => forgedV2((h) => void ((h.groups[0] as Record<string, unknown>).size = 3)), /header\.groups\[0\] has an unknown field 'size' \(version 2 has hyperparameters, tensors\)/],
+    ['a tensor beyond the end', () => forgedV2((h) => void (h.tensors[1]!.size = 100)), /header\.tensors\[1\]\.arrays\[0\] \("params"\) needs bytes 1152 to 1552/],
+  ])('a version-2 header with %s', (_, make, message) => {
+    expect(() => decodeState(make(), WHO)).toThrow(message);
+  });
+
   it('non-zero padding', () => {
     for (const at of [1020, 1040, 1290]) {
       const bad = forgeEdited(() => undefined, { payloadEnd: 1292 });
@@ -547,16 +605,22 @@ describe('encodeState refuses', () => {
     ['a non-boolean includesParams', (s) => void ((s as Record<string, unknown>).includesParams = 1), TypeError, /state\.includesParams must be a boolean/],
     ['groups that are not an array', (s) => void ((s as Record<string, unknown>).groups = {}), TypeError, /state\.groups must be an array/],
     ['a hole in groups', (s) => void (s.groups = [s.groups[0]!, , s.groups[1]!] as OptimizerState['groups']), TypeError, /state\.groups\[1\] must be an object \(got undefined\)/],
-    ['a fractional size', (s) => void (s.groups[1]!.size = 2.5), RangeError, /state\.groups\[1\]\.size must be an integer >= 0/],
-    ['a negative group stepCount', (s) => void (s.groups[1]!.stepCount = -3), RangeError, /state\.groups\[1\]\.stepCount must be an integer >= 0 \(got -3\)/],
+    ['a fractional size', (s) => void (s.tensors[1]!.size = 2.5), RangeError, /state\.tensors\[1\]\.size must be an integer >= 0/],
+    ['a negative tensor stepCount', (s) => void (s.tensors[1]!.stepCount = -3), RangeError, /state\.tensors\[1\]\.stepCount must be an integer >= 0 \(got -3\)/],
     ['Infinity in hyperparameters', (s) => void (s.groups[0]!.hyperparameters.lr = Infinity), TypeError, /state\.groups\[0\]\.hyperparameters\.lr must be a finite number/],
     ['NaN in nested hyperparameters', (s) => void (s.groups[0]!.hyperparameters.betas = [0.9, NaN]), TypeError, /state\.groups\[0\]\.hyperparameters\.betas\[1\] must be a finite number/],
-    ['a wrong-length array', (s) => void (s.groups[1]!.arrays.expAvg = new Float32Array(4)), RangeError, /state\.groups\[1\]\.arrays\["expAvg"\]\.length must be 3, the group's size \(got 4\)/],
-    ['a Float64Array', (s) => void (s.groups[1]!.arrays.expAvg = new Float64Array(3) as unknown as Float32Array), TypeError, /arrays\["expAvg"\] must be a Float32Array \(got a Float64Array\)/],
-    ['a plain array', (s) => void (s.groups[1]!.arrays.expAvg = [1, 2, 3] as unknown as Float32Array), TypeError, /arrays\["expAvg"\] must be a Float32Array \(got an array of length 3\)/],
-    ['an empty array name', (s) => void (s.groups[1]!.arrays[''] = new Float32Array(3)), TypeError, /state\.groups\[1\]\.arrays has an array with an empty name/],
-    ['a missing params array', (s) => void delete s.groups[2]!.arrays.params, TypeError, /state\.groups\[2\]\.arrays lacks 'params' but state\.includesParams is true/],
-    ['an unexpected params array', (s) => void (s.includesParams = false), TypeError, /state\.groups\[0\]\.arrays has 'params' but state\.includesParams is false/],
+    ['a wrong-length array', (s) => void (s.tensors[1]!.arrays.expAvg = new Float32Array(4)), RangeError, /state\.tensors\[1\]\.arrays\["expAvg"\]\.length must be 3, the tensor's size \(got 4\)/],
+    ['a Float64Array', (s) => void (s.tensors[1]!.arrays.expAvg = new Float64Array(3) as unknown as Float32Array), TypeError, /arrays\["expAvg"\] must be a Float32Array \(got a Float64Array\)/],
+    ['a plain array', (s) => void (s.tensors[1]!.arrays.expAvg = [1, 2, 3] as unknown as Float32Array), TypeError, /arrays\["expAvg"\] must be a Float32Array \(got an array of length 3\)/],
+    ['an empty array name', (s) => void (s.tensors[1]!.arrays[''] = new Float32Array(3)), TypeError, /state\.tensors\[1\]\.arrays has an array with an empty name/],
+    ['a missing params array', (s) => void delete s.tensors[2]!.arrays.params, TypeError, /state\.tensors\[2\]\.arrays lacks 'params' but state\.includesParams is true/],
+    ['an unexpected params array', (s) => void (s.includesParams = false), TypeError, /state\.tensors\[0\]\.arrays has 'params' but state\.includesParams is false/],
+    ['tensors that are not an array', (s) => void ((s as Record<string, unknown>).tensors = {}), TypeError, /state\.tensors must be an array/],
+    ['a group naming no tensor', (s) => void (s.groups[0]!.tensors = ['nope']), TypeError, /state\.groups\[0\]\.tensors\[0\] names no tensor \("nope"\)/],
+    ['a tensor in two groups', (s) => void (s.groups[1]!.tensors = ['t1', 't0']), TypeError, /state\.groups\[1\]\.tensors\[1\] "t0" is already in state\.groups\[0\]/],
+    ['a tensor in no group', (s) => void (s.groups[3]!.tensors = []), TypeError, /state\.tensors "t3" belong to no group/],
+    ['a repeated tensor name', (s) => void (s.tensors[2]!.name = 't1'), TypeError, /state\.tensors\[2\]\.name "t1" repeats state\.tensors\[1\]'s/],
+    ['group tensors not an array', (s) => void ((s.groups[0] as unknown as Record<string, unknown>).tensors = 't0'), TypeError, /state\.groups\[0\]\.tensors must be an array of tensor names/],
   ];
 
   it('a state that is not an object', () => {

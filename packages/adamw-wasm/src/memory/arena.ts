@@ -56,15 +56,17 @@ export function assertFits(layout: ArenaLayout, who: string, backend: string): v
 }
 
 /**
- * Splits consecutive groups into as few memories as fit, each group whole: how fromState lays
- * out a model that was saved from several memories (addParamGroup). Returns [first, end) ranges.
+ * Splits consecutive groups (each a list of tensor shapes) into as few memories as fit, each
+ * group whole: how fromState lays out a model that was saved from several memories
+ * (addParamGroup). Returns [first, end) ranges of groups.
  */
-export function packArenas(firstFreeByte: number, shapes: readonly GroupShape[], who: string, backend: string): [number, number][] {
+export function packArenas(firstFreeByte: number, groups: readonly (readonly GroupShape[])[], who: string, backend: string): [number, number][] {
   const arenas: [number, number][] = [];
-  for (let first = 0; first < shapes.length; ) {
-    assertFits(layoutArena(firstFreeByte, [shapes[first]!]), who, backend);
+  const layout = (first: number, end: number) => layoutArena(firstFreeByte, groups.slice(first, end).flat());
+  for (let first = 0; first < groups.length; ) {
+    assertFits(layout(first, first + 1), who, backend);
     let end = first + 1;
-    while (end < shapes.length && fits(layoutArena(firstFreeByte, shapes.slice(first, end + 1)))) end++;
+    while (end < groups.length && fits(layout(first, end + 1))) end++;
     arenas.push([first, end]);
     first = end;
   }

@@ -1,6 +1,6 @@
 /** Adam and AdamW: hyperparameters, presets and the scalars of one fused update. */
 import type { AdamScalars } from '../kernels/kernel.js';
-import { FIELDS, type DecayOrder, type EpsMode, type WeightDecayScale } from './fields.js';
+import { FIELDS, type DecayOrder, type EpsMode, type TensorPattern, type WeightDecayScale } from './fields.js';
 import { decayCoefficient, f32, freezePresets, gradScale, type CommonHyper, type Family, type Preset } from './family.js';
 
 export interface AdamHyperparameters extends CommonHyper {
@@ -23,7 +23,15 @@ export interface AdamWHyperparameters extends AdamHyperparameters {
 export type AdamPreset = 'torch' | 'keras';
 export type AdamWPreset = 'torch' | 'keras' | 'tfa' | 'transformers' | 'paper';
 
-const common = { lr: 1e-3, betas: Object.freeze([0.9, 0.999] as const), eps: 1e-8, amsgrad: false, maximize: false, schedule: undefined };
+const common = {
+  lr: 1e-3,
+  betas: Object.freeze([0.9, 0.999] as const),
+  eps: 1e-8,
+  amsgrad: false,
+  maximize: false,
+  schedule: undefined,
+  excludeFromWeightDecay: Object.freeze([]) as readonly TensorPattern[],
+};
 
 export const ADAMW_DEFAULTS: AdamWHyperparameters = Object.freeze({
   ...common,
@@ -61,6 +69,7 @@ const adamSchema = {
   maximize: FIELDS.maximize,
   epsMode: FIELDS.epsMode,
   schedule: FIELDS.schedule,
+  excludeFromWeightDecay: FIELDS.excludeFromWeightDecay,
 };
 
 /** The part of the update both variants share; `decay` adds AdamW's decoupled decay. */

@@ -2,6 +2,7 @@ import type { AdamScalars } from '../kernels/kernel.js';
 import { ADAM_FAMILY, type AdamHyperparameters, type AdamPreset } from './adam-family.js';
 import type { AdamGroupState, GlobalOptionsInput } from './adamw.js';
 import type { Group } from './param-group.js';
+import type { StateDict } from './checkpoint.js';
 import { Optimizer, type GroupSpec, type RestoreOptions } from './optimizer.js';
 
 export type AdamGroupSpec = GroupSpec<AdamHyperparameters, AdamPreset>;
@@ -17,7 +18,12 @@ export class Adam extends Optimizer<AdamHyperparameters, AdamGroupState, AdamSca
   }
 
   static fromState(bytes: Uint8Array, options?: RestoreOptions<AdamHyperparameters>): Promise<Adam> {
-    return Optimizer.restore(ADAM_FAMILY, bytes, options, (f, o, b) => new Adam(f, o, b));
+    return Optimizer.restoreBytes(ADAM_FAMILY, bytes, options, (f, o, b) => new Adam(f, o, b));
+  }
+
+  /** Recreates an optimizer from a `stateDict()` (tensors, groups, hyperparameters, state). */
+  static fromStateDict(dict: StateDict, options?: RestoreOptions<AdamHyperparameters>): Promise<Adam> {
+    return Optimizer.restore(ADAM_FAMILY, () => dict, options, (f, o, b) => new Adam(f, o, b), 'Adam.fromStateDict');
   }
 
   /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */

@@ -2,6 +2,7 @@ import type { AdamScalars } from '../kernels/kernel.js';
 import { ADAMW_FAMILY, type AdamWHyperparameters, type AdamWPreset } from './adam-family.js';
 import type { NonFinitePolicy } from './plan.js';
 import type { Group } from './param-group.js';
+import type { StateDict } from './checkpoint.js';
 import { Optimizer, type GroupSpec, type RestoreOptions } from './optimizer.js';
 import type { BackendChoice } from '../kernels/kernel.js';
 
@@ -47,7 +48,12 @@ export class AdamW extends Optimizer<AdamWHyperparameters, AdamGroupState, AdamS
 
   /** Recreates an optimizer from `saveState()` bytes (groups, hyperparameters, state). */
   static fromState(bytes: Uint8Array, options?: RestoreOptions<AdamWHyperparameters>): Promise<AdamW> {
-    return Optimizer.restore(ADAMW_FAMILY, bytes, options, (f, o, b) => new AdamW(f, o, b));
+    return Optimizer.restoreBytes(ADAMW_FAMILY, bytes, options, (f, o, b) => new AdamW(f, o, b));
+  }
+
+  /** Recreates an optimizer from a `stateDict()` (tensors, groups, hyperparameters, state). */
+  static fromStateDict(dict: StateDict, options?: RestoreOptions<AdamWHyperparameters>): Promise<AdamW> {
+    return Optimizer.restore(ADAMW_FAMILY, () => dict, options, (f, o, b) => new AdamW(f, o, b), 'AdamW.fromStateDict');
   }
 
   /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */

@@ -5,12 +5,16 @@
  */
 import type { GroupRegions, Job, Kernel, StateName } from '../kernels/kernel.js';
 import type { Schedule } from '../schedules/index.js';
-import type { Schema, WeightDecayScale } from './fields.js';
+import type { Schema, TensorPattern, WeightDecayScale } from './fields.js';
 
 /** Every family's hyperparameters include these. */
 export interface CommonHyper {
   readonly lr: number;
   readonly maximize: boolean;
+  /** Every family has a weight decay (decoupled or L2). */
+  readonly weightDecay: number;
+  /** Tensors whose weight decay is 0 (biases, norm gains): names or RegExps; default none. */
+  readonly excludeFromWeightDecay: readonly TensorPattern[];
   /** Multiplier η_t of the base lr, from the number of completed steps; none = constant 1. */
   readonly schedule: Schedule | undefined;
 }

@@ -1,46 +1,56 @@
 /**
- * The optimizer machinery every family shares: groups in arenas of kernel memory, the step
- * (schedule, guard, clipping, fused kernel call per group), adding groups, save and load.
- * Families (family.ts) supply only hyperparameters and per-step scalars; nothing here touches
- * WebAssembly.
+ * The optimizer machinery every family shares: groups of named tensors in arenas of kernel
+ * memory, stepping them (step.ts), adding groups, and state as plain data or bytes
+ * (checkpoint.ts). Families (family.ts) supply only hyperparameters and per-step scalars;
+ * nothing here touches WebAssembly.
  *
  * One rule for overlapping calls: while a step (or addParamGroup) is in flight, every other call
  * that would read or change the optimizer's state throws, naming the call in flight. Nothing
  * queues: a second stepAsync() without `await` is almost always a bug, and saying so beats
  * guessing which order was meant.
  */
-import type { BackendChoice, BackendName, Job, Kernel } from '../kernels/kernel.js';
+import type { BackendChoice, BackendName, Kernel } from '../kernels/kernel.js';
 import { createKernel, resolveBackend, resolveThreads } from '../kernels/select.js';
 import { assertFits, layoutArena, packArenas, type GroupShape } from '../memory/arena.js';
 import type { Schedule } from '../schedules/index.js';
-import { decodeState, encodeState, type OptimizerState } from '../state/index.js';
 import { readFileBytes, writeFileAtomically } from '../state/file.js';
-import { checkStateToLoad, hyperToJson, writeGroup, type LoadTarget, type StateToLoad } from './checkpoint.js';
-import type { CommonHyper, Family, StepContext } from './family.js';
-import { clipCoefficient, firstNonFinite, NonFiniteGradientError } from './gradient-check.js';
-import { GroupCore, ParamGroup, type Group, type GroupOwner, type StateViews } from './param-group.js';
+import { decodeState, encodeState } from '../state/index.js';
+import { checkBoolean, checkKnownKeys, checkPlainObject, checkSchedule, typeError } from '../validate.js';
+import {
+  checkStateDict,
+  fromOptimizerState,
+  stateDictOf,
+  toOptimizerState,
+  type LoadTarget,
+  type StateDict,
+  type StateToLoad,
+} from './checkpoint.js';
+import type { CommonHyper, Family } from './family.js';
+import { GroupCore, ParamGroup, Tensor, TensorCore, type Group, type GroupOwner, type StateViews } from './param-group.js';
 import { planGroup, planGroups, planOptions, type GlobalOptions, type PlannedGroup, type PlannedOptions } from './plan.js';
-import { checkBoolean, checkKnownKeys, checkPlainObject, checkSchedule, show, typeError } from '../validate.js';
+import { runAsync, runSync, stepPlan, type StepResult } from './step.js';
 
-/** What `step()` did. */
-export interface StepResult {
-  /** ‖g‖₂ over all groups before clipping, when clipping is on. */
-  readonly gradNorm?: number;
-  /** True when `nonFinite: 'skip'` skipped the step (stepCount unchanged). */
-  readonly skipped: boolean;
-}
+export type { StepResult } from './step.js';
 
-/** A parameter group: its size (zeros) or initial values, and optional overrides. */
+/** One tensor of a group: its name, and its size (zeros) or initial values. */
+export type TensorSpec = { readonly name: string } & ({ readonly size: number; readonly init?: Float32Array } | { readonly init: Float32Array; readonly size?: number });
+
+/**
+ * A parameter group: named tensors sharing hyperparameters, or one tensor given by its size
+ * (zeros) or initial values (named `groups[i]`), and optional overrides.
+ */
 export type GroupSpec<H, P extends string = never> = { readonly [K in keyof H]?: H[K] } & {
-  /** Number of parameters; the group starts at zero. */
+  /** The group's tensors; names are unique across the optimizer. */
+  readonly tensors?: readonly TensorSpec[];
+  /** Number of parameters of a one-tensor group; it starts at zero. */
   readonly size?: number;
-  /** Initial values, copied into the optimizer's memory (the array is not kept). */
+  /** Initial values of a one-tensor group, copied into the optimizer's memory (the array is not kept). */
   readonly init?: Float32Array;
   /** This group's preset (overrides the optimizer's). */
   readonly preset?: P;
 };
 
-/** Options of `fromState`. */
+/** Options of `fromState` / `fromStateDict`. */
 export interface RestoreOptions<H extends CommonHyper> {
   readonly backend?: BackendChoice;
   readonly threads?: 'auto' | number;
@@ -52,24 +62,36 @@ export interface RestoreOptions<H extends CommonHyper> {
 }
 
 export interface SaveStateOptions {
-  /** Include the parameters (default true); without them the file holds optimizer state only. */
+  /** Include the parameters (default true); without them the state holds optimizer state only. */
   readonly includeParams?: boolean;
+}
+
+/** Options of `step()` / `stepAsync()`. */
+export interface StepOptions {
+  /**
+   * Update only these tensors (by name), as PyTorch skips parameters whose `.grad` is None:
+   * the others are not decayed, their moments and step counts do not move, and the guard and
+   * clipping consider only these. Default: every tensor.
+   */
+  readonly tensors?: readonly string[];
 }
 
 /** Upper bound on a kernel's static data, stacks and control block, for the fit check before instantiation. */
 const STATIC_BYTES_BOUND = 8 << 20;
 
-/** A step as kernel jobs to wait for, blocking or not: `step` and `stepAsync` share one plan. */
-type StepPlan = Generator<Job<unknown>, StepResult, unknown>;
-
-const totalLength = (groups: readonly { length: number }[]): number => groups.reduce((n, g) => n + g.length, 0);
+type Make<H extends CommonHyper, Scalars, T> = (family: Family<H, Scalars>, options: PlannedOptions<H>, backend: BackendName) => T;
 
 export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Scalars> {
   readonly #family: Family<H, Scalars>;
   readonly #backend: BackendName;
-  readonly #cores: GroupCore<H, S>[] = [];
-  /** What callers see of the groups: a frozen array, replaced when a group is added. */
+  readonly #groupCores: GroupCore<H, S>[] = [];
+  /** Every tensor in order, and by name. */
+  readonly #tensorCores: TensorCore<H, S>[] = [];
+  readonly #byName = new Map<string, TensorCore<H, S>>();
+  /** What callers see: frozen arrays of frozen facades, replaced when a group is added. */
   #groups: readonly Group<H, S>[] = Object.freeze([]);
+  #tensors: readonly Tensor<H, S>[] = Object.freeze([]);
+  #facades = new Map<string, Tensor<H, S>>();
   #kernels: Kernel[] = [];
   #threads = 1;
   #options: PlannedOptions<H>;
@@ -86,12 +108,12 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     family: Family<H, Scalars>,
     groups: unknown,
     options: unknown,
-    make: (family: Family<H, Scalars>, options: PlannedOptions<H>, backend: BackendName) => T,
+    make: Make<H, Scalars, T>,
   ): Promise<T> {
     const planned = planOptions(family, options);
     const groupPlans = planGroups(family, planned, groups);
     const backend = resolveBackend(planned.global.backend, family.name);
-    assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(family, groupPlans)), family.name, backend);
+    assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(family, groupPlans).flat()), family.name, backend);
     const optimizer = make(family, planned, backend);
     await optimizer.#addArena(groupPlans);
     return optimizer;
@@ -112,30 +134,57 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
 
   /** Creates a kernel for `planned` (one memory) and adds them as groups; on failure nothing is left behind. */
   async #addArena(planned: readonly PlannedGroup<H>[]): Promise<void> {
-    const threads = await resolveThreads(this.#options.global.threads, this.#backend, totalLength(planned), this.#family.name);
+    const total = planned.reduce((n, g) => n + g.tensors.reduce((m, t) => m + t.length, 0), 0);
+    const threads = await resolveThreads(this.#options.global.threads, this.#backend, total, this.#family.name);
     const kernel = await createKernel(this.#backend, threads);
     try {
-      const layout = layoutArena(kernel.firstFreeByte, shapesOf(this.#family, planned));
+      const layout = layoutArena(kernel.firstFreeByte, shapesOf(this.#family, planned).flat());
       assertFits(layout, this.#family.name, this.#backend);
       const buffer = kernel.reserve(layout.endByte);
-      const cores = planned.map((g, i) => {
-        const core = new GroupCore<H, S>(this.#cores.length + i, kernel, layout.groups[i]!, buffer, g.hyper);
-        if (g.init !== undefined) core.views!.params.set(g.init);
-        return core;
+      let region = 0;
+      const groups = planned.map((g, i) => {
+        const group = new GroupCore<H, S>(this.#groupCores.length + i, g.hyper);
+        for (const t of g.tensors) {
+          const tensor = new TensorCore<H, S>(t.name, group, kernel, layout.groups[region++]!, buffer);
+          if (t.init !== undefined) tensor.views!.params.set(t.init);
+          group.tensors.push(tensor);
+        }
+        return group;
       });
-      this.#cores.push(...cores);
+      this.#groupCores.push(...groups);
+      for (const group of groups) for (const tensor of group.tensors) (this.#tensorCores.push(tensor), this.#byName.set(tensor.name, tensor));
       this.#kernels.push(kernel);
       if (this.#kernels.length === 1) this.#threads = kernel.threads;
-      this.#groups = Object.freeze(this.#cores.map((core) => new ParamGroup(core, this.#owner) as Group<H, S>));
+      this.#tensors = Object.freeze(this.#tensorCores.map((t) => new Tensor(t, this.#owner)));
+      this.#facades = new Map(this.#tensors.map((t) => [t.name, t]));
+      this.#groups = Object.freeze(
+        this.#groupCores.map((g) => new ParamGroup(g, this.#owner, g.tensors.map((t) => this.#facades.get(t.name)!)) as Group<H, S>),
+      );
     } catch (error) {
       kernel.dispose();
       throw error;
     }
   }
 
-  /** The groups in order: a frozen array; each group's views, hyperparameters and step count. */
+  /** The groups in order: a frozen array; each group's hyperparameters and tensors. */
   get groups(): readonly Group<H, S>[] {
     return this.#groups;
+  }
+
+  /** Every tensor, group by group: a frozen array. */
+  get tensors(): readonly Tensor<H, S>[] {
+    return this.#tensors;
+  }
+
+  /** The tensor named `name` (its views, step count and hyperparameters). */
+  tensor(name: string): Tensor<H, S> {
+    const tensor = typeof name === 'string' ? this.#facades.get(name) : undefined;
+    if (tensor === undefined) {
+      if (typeof name !== 'string') typeError(this.#family.name, 'tensor(name): name', 'a string', name);
+      const known = this.#tensorCores.length <= 10 ? `; its tensors are ${this.#tensorCores.map((t) => JSON.stringify(t.name)).join(', ')}` : '';
+      throw new RangeError(`${this.#family.name}: tensor(name): no tensor named ${JSON.stringify(name)}${known}`);
+    }
+    return tensor;
   }
 
   /** Completed `step()` calls; schedules see this count. Read-only: loadState() restores it. */
@@ -202,29 +251,29 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
 
   /**
    * Adds a group with the optimizer's options as defaults. It gets memory of its own, so the
-   * views of existing groups stay valid.
+   * views of existing tensors stay valid.
    */
   addParamGroup(spec: GroupSpec<H, string>): Promise<Group<H, S>> {
     return this.#exclusiveAsync('addParamGroup()', async () => {
-      const planned = planGroup(this.#family, this.#options, spec, this.#cores.length);
-      assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(this.#family, [planned])), this.#family.name, this.#backend);
+      const planned = planGroup(this.#family, this.#options, spec, this.#groupCores.length, new Set(this.#byName.keys()));
+      assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(this.#family, [planned]).flat()), this.#family.name, this.#backend);
       await this.#addArena([planned]);
       return this.#groups[this.#groups.length - 1]!;
     });
   }
 
   /**
-   * Applies one update to every group from the gradients in `groups[i].grads`. Checks
-   * (non-finite gradients, schedule output, float32 range of the step's scalars) happen before
-   * anything is written. With worker threads on a browser main thread, which must not block,
-   * use `stepAsync()`.
+   * Applies one update to every tensor (or those named in `options.tensors`) from the gradients
+   * in their `grads` views. Checks (non-finite gradients, schedule output, float32 range of the
+   * step's scalars) happen before anything is written. With worker threads on a browser main
+   * thread, which must not block, use `stepAsync()`.
    */
-  step(): StepResult {
+  step(options?: StepOptions): StepResult {
     return this.#exclusive('step()', () => {
       if (this.#kernels.some((k) => !k.canBlock)) {
         throw new Error(`${this.#family.name}: step() would block this thread (a browser main thread with worker threads); use await opt.stepAsync()`);
       }
-      return this.#runSync();
+      return this.#advance(runSync(this.#plan('step', options)));
     });
   }
 
@@ -234,228 +283,157 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
    * code runs while the workers compute: until the promise settles the optimizer owns the
    * views, and gradients written meanwhile race with the step (the guard has already run).
    */
-  stepAsync(): Promise<StepResult> {
+  stepAsync(options?: StepOptions): Promise<StepResult> {
     return this.#exclusiveAsync('stepAsync()', async () => {
-      if (this.#kernels.every((k) => k.threads === 1)) return this.#runSync();
-      const plan = this.#plan();
-      let next = plan.next();
-      while (!next.done) {
-        let result: unknown;
-        try {
-          result = await next.value.waitAsync();
-        } catch (error) {
-          next = plan.throw(error);
-          continue;
-        }
-        next = plan.next(result);
-      }
-      return next.value;
+      const plan = this.#plan('stepAsync', options);
+      return this.#advance(this.#kernels.every((k) => k.threads === 1) ? runSync(plan) : await runAsync(plan));
     });
   }
 
-  /** Runs a step's plan, blocking on each job; a job's failure goes back into the plan. */
-  #runSync(): StepResult {
-    const plan = this.#plan();
-    let next = plan.next();
-    while (!next.done) {
-      let result: unknown;
-      try {
-        result = next.value.wait();
-      } catch (error) {
-        next = plan.throw(error);
-        continue;
-      }
-      next = plan.next(result);
-    }
-    return next.value;
+  #advance(result: StepResult): StepResult {
+    if (!result.skipped) this.#stepCount += 1;
+    return result;
   }
 
-  /**
-   * One kernel call of a step, and what its failure means: before the first write the state is
-   * intact; once writing began it may be partly updated, and the optimizer refuses everything.
-   */
-  *#call<T>(start: () => Job<T>, writing: boolean): Generator<Job<unknown>, T, unknown> {
-    try {
-      return (yield start()) as T;
-    } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      if (!writing) {
-        throw new Error(
-          `${this.#family.name}: the step failed before writing anything (${why}); parameters and state are intact, ` +
-            'so saveState() still works: recreate the optimizer',
-          { cause: error },
+  #plan(method: string, options: StepOptions | undefined) {
+    return stepPlan({
+      family: this.#family,
+      tensors: this.#selectTensors(`${this.#family.name}.${method}`, options),
+      kernels: this.#kernels,
+      stepCount: this.#stepCount,
+      global: this.#options.global,
+      broke: (why) => {
+        this.#broken = new Error(
+          `a step failed part-way (${why.message}); parameters and state may be partly updated, so the optimizer refuses every call ` +
+            'but dispose(): recreate it from a checkpoint',
+          { cause: why },
         );
-      }
-      this.#broken = new Error(
-        `a step failed part-way (${why}); parameters and state may be partly updated, so the optimizer refuses every call ` +
-          'but dispose(): recreate it from a checkpoint',
-        { cause: error },
-      );
-      throw new Error(`${this.#family.name}: ${this.#broken.message}`, { cause: error });
-    }
+        return new Error(`${this.#family.name}: ${this.#broken.message}`, { cause: why });
+      },
+    });
   }
 
-  /** Throws, before anything is written, if a kernel can no longer run (a worker failed or stopped). */
-  #assertKernelsHealthy(): void {
-    for (const kernel of this.#kernels) {
-      if (kernel.fault) {
-        throw new Error(
-          `${this.#family.name}: a worker thread failed earlier (${kernel.fault.message}); parameters and state are intact, ` +
-            'so saveState() still works: recreate the optimizer',
-          { cause: kernel.fault },
-        );
-      }
-    }
-  }
-
-  *#plan(): StepPlan {
-    const who = this.#family.name;
-    const family = this.#family;
-    const groups = this.#cores.slice();
-    this.#assertKernelsHealthy();
-    const { clipGradNorm, nonFinite } = this.#options.global;
-    let gradNorm: number | undefined;
-    let finite = true;
-    if (clipGradNorm !== undefined) {
-      // ‖g‖₂ over all groups: canonical per-group sums of squares in f64, added in group order.
-      let total = 0;
-      for (const { kernel: k, regions: r } of groups) {
-        total += yield* this.#call(() => k.sumSquares(r.grads, r.length), false);
-      }
-      gradNorm = Math.sqrt(total);
-      finite = Number.isFinite(gradNorm);
-    } else if (nonFinite !== 'ignore') {
-      for (const { kernel: k, regions: r } of groups) {
-        finite = yield* this.#call(() => k.allFinite(r.grads, r.length), false);
-        if (!finite) break;
-      }
-    }
-    if (!finite && nonFinite !== 'ignore') {
-      if (nonFinite === 'skip') return gradNorm === undefined ? { skipped: true } : { gradNorm, skipped: true };
-      const { group, index, value } = firstNonFinite(groups.map((g) => g.views!.grads));
-      throw new NonFiniteGradientError(who, group, index, value);
-    }
-    const clipCoef = clipGradNorm === undefined || gradNorm === undefined ? 1 : clipCoefficient(gradNorm, clipGradNorm);
-    // Every group's scalars first: a schedule that returns garbage, or scalars that overflow
-    // float32, throw before any write.
-    const scalars = groups.map((g) => this.#scalars(g, clipCoef));
-    // A worker that stopped since the guard ran is refused here, before the first write; one
-    // that stops later, between jobs, costs nothing (its slices are taken by the others).
-    this.#assertKernelsHealthy();
-    for (let k = 0; k < groups.length; k++) {
-      const { kernel, regions } = groups[k]!;
-      const s = scalars[k]!;
-      yield* this.#call(() => family.run(kernel, regions, s), true);
-    }
-    for (const g of groups) g.stepsTaken += 1;
-    this.#stepCount += 1;
-    return gradNorm === undefined ? { skipped: false } : { gradNorm, skipped: false };
-  }
-
-  #scalars(g: GroupCore<H, S>, clipCoef: number): Scalars {
-    const who = this.#family.name;
-    const schedule = g.hyper.schedule;
-    const eta = schedule === undefined ? 1 : schedule(this.#stepCount);
-    if (typeof eta !== 'number' || !Number.isFinite(eta) || eta < 0) {
-      const Kind = typeof eta === 'number' ? RangeError : TypeError;
-      throw new Kind(`${who}: groups[${g.index}].schedule returned ${show(eta)} for completed step ${this.#stepCount}; a schedule must return a finite number >= 0`);
-    }
-    const ctx: StepContext = { step: g.stepsTaken + 1, eta, clipCoef };
-    const scalars = this.#family.scalars(g.hyper, ctx);
-    for (const [name, value] of Object.entries(scalars as Record<string, unknown>)) {
-      if (typeof value === 'number' && !Number.isFinite(value)) {
-        throw new RangeError(
-          `${who}: groups[${g.index}]'s hyperparameters give a step scalar that overflows float32 at step ${ctx.step} ` +
-            `(${name} = ${value}, with schedule multiplier ${eta}); nothing was changed: lower lr, weightDecay or the schedule`,
-        );
-      }
-    }
-    return scalars;
+  /** The tensors a step updates, in the optimizer's order: all, or those `options.tensors` names. */
+  #selectTensors(who: string, options: StepOptions | undefined): TensorCore<H, S>[] {
+    if (options === undefined) return this.#tensorCores;
+    const opts = checkPlainObject(who, 'options', options);
+    checkKnownKeys(who, 'options', opts, ['tensors']);
+    if (opts.tensors === undefined) return this.#tensorCores;
+    if (!Array.isArray(opts.tensors)) typeError(who, 'options.tensors', 'an array of tensor names', opts.tensors);
+    const chosen = new Set<string>();
+    const unknown: string[] = [];
+    Array.from(opts.tensors as unknown[], (name, k) => {
+      if (typeof name !== 'string') typeError(who, `options.tensors[${k}]`, 'a tensor name (a string)', name);
+      if (chosen.has(name)) throw new TypeError(`${who}: options.tensors[${k}] repeats ${JSON.stringify(name)}`);
+      if (!this.#byName.has(name)) unknown.push(JSON.stringify(name));
+      chosen.add(name);
+    });
+    if (unknown.length > 0) throw new RangeError(`${who}: options.tensors names no tensor of this optimizer: ${unknown.join(', ')}`);
+    return this.#tensorCores.filter((t) => chosen.has(t.name));
   }
 
   /** Sets every gradient to zero. */
   zeroGrad(): void {
     this.#assertIdle('zeroGrad()');
-    for (const core of this.#cores) core.views!.grads.fill(0);
+    for (const tensor of this.#tensorCores) tensor.views!.grads.fill(0);
   }
 
   /**
-   * Everything needed to resume bit-identically: hyperparameters, step counts, all state and
-   * (by default) the parameters, in the versioned format of docs/state-format.md. Schedules
-   * are functions and are not saved: pass the same schedule again when loading.
+   * Everything needed to resume bit-identically, as plain data: the format version, the
+   * optimizer kind, options, step counts, each group's hyperparameters and tensor names, and
+   * each tensor's arrays as copies (with the parameters unless `includeParams` is false).
    */
-  saveState(options: SaveStateOptions = {}): Uint8Array {
-    return this.#save('saveState', options);
+  stateDict(options: SaveStateOptions = {}): StateDict {
+    return this.#dict('stateDict', options, true);
   }
 
-  #save(method: string, options: SaveStateOptions): Uint8Array {
+  #dict(method: string, options: SaveStateOptions, copy: boolean): StateDict {
     this.#assertIdle(`${method}()`);
     const who = `${this.#family.name}.${method}`;
     checkKnownKeys(who, 'options', checkPlainObject(who, 'options', options), ['includeParams']);
     const includeParams = options.includeParams === undefined ? true : checkBoolean(who, 'options.includeParams', options.includeParams);
-    const state: OptimizerState = {
-      optimizer: this.#family.name,
-      stepCount: this.#stepCount,
-      options: { clipGradNorm: this.#options.global.clipGradNorm ?? null, nonFinite: this.#options.global.nonFinite },
-      includesParams: includeParams,
-      groups: this.#cores.map((g) => ({
-        size: g.regions.length,
-        stepCount: g.stepsTaken,
-        hyperparameters: hyperToJson(g.hyper),
-        arrays: { ...(includeParams ? { params: g.views!.params } : {}), ...(g.views!.state as Record<string, Float32Array>) },
-      })),
-    };
-    return encodeState(state, who);
+    const { clipGradNorm, nonFinite } = this.#options.global;
+    const groups = this.#groupCores.map((g) => ({
+      hyper: g.hyper,
+      tensors: g.tensors.map((t) => ({ name: t.name, stepsTaken: t.stepsTaken, params: t.views!.params, state: t.views!.state })),
+    }));
+    return stateDictOf(this.#family.name, this.#stepCount, { clipGradNorm: clipGradNorm ?? null, nonFinite }, groups, includeParams, copy);
   }
 
   /**
-   * Restores a saved state into this optimizer. Everything is checked first (format,
-   * checksum, optimizer kind, group sizes and state arrays, hyperparameters, schedules); on any
-   * error the optimizer is untouched.
+   * Restores a state dict into this optimizer: tensors are matched by name (in any order), and
+   * everything is checked first (kind, names, sizes, groups, hyperparameters, arrays,
+   * schedules); on any error the optimizer is untouched.
    */
-  loadState(bytes: Uint8Array): void {
-    this.#load('loadState()', `${this.#family.name}.loadState`, bytes);
+  loadStateDict(dict: StateDict): void {
+    this.#load('loadStateDict()', `${this.#family.name}.loadStateDict`, () => dict);
   }
 
-  #load(method: string, who: string, bytes: Uint8Array): void {
+  #load(method: string, who: string, read: () => unknown): void {
     this.#exclusive(method, () => {
       const target: LoadTarget<H> = {
-        groups: this.#cores.map((g) => ({ size: g.regions.length, hyper: g.hyper })),
-        scheduleFor: (k) => this.#cores[k]!.hyper.schedule,
+        groups: this.#groupCores.map((g) => ({ hyper: g.hyper, tensors: g.tensors.map((t) => ({ name: t.name, size: t.regions.length })) })),
+        scheduleFor: (k) => this.#groupCores[k]!.hyper.schedule,
       };
-      this.#write(checkStateToLoad(who, this.#family, decodeState(bytes, who), target));
+      this.#write(checkStateDict(who, this.#family, read(), target));
     });
   }
 
   /** Writes a checked state into the groups; nothing here can fail. */
   #write(state: StateToLoad<H>): void {
-    state.groups.forEach((saved, k) => {
-      const core = this.#cores[k]!;
-      core.hyper = saved.hyper;
-      writeGroup(saved, core.views!.params, core.views!.state);
-      core.stepsTaken = saved.stepCount;
-    });
+    for (const saved of state.groups) {
+      this.#groupCores[saved.into]!.setHyper(saved.hyper);
+      for (const t of saved.tensors) {
+        const core = this.#byName.get(t.name)!;
+        const { params, state: views } = core.views!;
+        if (t.arrays.params !== undefined) params.set(t.arrays.params);
+        for (const [name, view] of Object.entries(views)) view!.set(t.arrays[name as keyof typeof t.arrays]!);
+        core.stepsTaken = t.step;
+      }
+    }
     this.#stepCount = state.stepCount;
     this.#options = { ...this.#options, global: { ...this.#options.global, ...state.global } };
   }
 
-  /** @internal Creates an optimizer shaped like a saved state, then writes it in. */
+  /**
+   * `stateDict()` as bytes in the versioned format of docs/state-format.md (with a CRC-32).
+   * Schedules are functions and are not saved: pass the same schedule again when loading.
+   */
+  saveState(options: SaveStateOptions = {}): Uint8Array {
+    return this.#encode('saveState', options);
+  }
+
+  #encode(method: string, options: SaveStateOptions): Uint8Array {
+    return encodeState(toOptimizerState(this.#dict(method, options, false)), `${this.#family.name}.${method}`);
+  }
+
+  /** `loadStateDict` of bytes written by `saveState` (format version 2, or 1 from older releases). */
+  loadState(bytes: Uint8Array): void {
+    const who = `${this.#family.name}.loadState`;
+    this.#load('loadState()', who, () => fromOptimizerState(decodeState(bytes, who)));
+  }
+
+  /** @internal Creates an optimizer shaped like a state dict, then writes it in. */
   protected static async restore<H extends CommonHyper, S extends StateViews, Scalars, T extends Optimizer<H, S, Scalars>>(
     family: Family<H, Scalars>,
-    bytes: Uint8Array,
+    read: (who: string) => unknown,
     options: unknown,
-    make: (family: Family<H, Scalars>, options: PlannedOptions<H>, backend: BackendName) => T,
-    who = `${family.name}.fromState`,
+    make: Make<H, Scalars, T>,
+    who: string,
   ): Promise<T> {
     const opts = checkPlainObject(who, 'options', options ?? {});
     checkKnownKeys(who, 'options', opts, ['backend', 'threads', 'schedule']);
-    const state = decodeState(bytes, who);
-    const scheduleFor = restoreSchedules(who, opts.schedule, state);
-    const checked = checkStateToLoad(who, family, state, { scheduleFor });
+    const dict = read(who);
+    const groupsInDict = (dict as { groups?: unknown })?.groups;
+    const scheduleFor = restoreSchedules(who, opts.schedule, Array.isArray(groupsInDict) ? groupsInDict : []);
+    const checked = checkStateDict(who, family, dict, { scheduleFor });
     const planned = planOptions(family, { backend: opts.backend, threads: opts.threads }, who);
     const backend = resolveBackend(planned.global.backend, who);
+    const groupPlans: PlannedGroup<H>[] = checked.groups.map((g) => ({
+      hyper: g.hyper,
+      tensors: g.tensors.map((t) => ({ name: t.name, length: t.size, init: undefined })),
+    }));
     // A model that was split across memories (addParamGroup) is laid out the same way again.
-    const groupPlans: PlannedGroup<H>[] = checked.groups.map((g) => ({ length: g.size, init: undefined, hyper: g.hyper }));
     const arenas = packArenas(STATIC_BYTES_BOUND, shapesOf(family, groupPlans), who, backend);
     const optimizer = make(family, planned, backend);
     try {
@@ -468,16 +446,27 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     return optimizer;
   }
 
+  /** @internal `restore` from bytes. */
+  protected static restoreBytes<H extends CommonHyper, S extends StateViews, Scalars, T extends Optimizer<H, S, Scalars>>(
+    family: Family<H, Scalars>,
+    bytes: Uint8Array,
+    options: unknown,
+    make: Make<H, Scalars, T>,
+    who = `${family.name}.fromState`,
+  ): Promise<T> {
+    return Optimizer.restore(family, (w) => fromOptimizerState(decodeState(bytes, w)), options, make, who);
+  }
+
   /** @internal `restore` from a file; errors name the file. */
   protected static async restoreFile<H extends CommonHyper, S extends StateViews, Scalars, T extends Optimizer<H, S, Scalars>>(
     family: Family<H, Scalars>,
     path: string | URL,
     options: unknown,
-    make: (family: Family<H, Scalars>, options: PlannedOptions<H>, backend: BackendName) => T,
+    make: Make<H, Scalars, T>,
   ): Promise<T> {
     const who = `${family.name}.fromStateFile`;
     const bytes = await readFileBytes(who, path);
-    return Optimizer.restore(family, bytes, options, make, `${who}: ${displayPath(path)}`);
+    return Optimizer.restoreBytes(family, bytes, options, make, `${who}: ${displayPath(path)}`);
   }
 
   /**
@@ -485,7 +474,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
    * the new one, whole (temporary file, fsync, rename). Node and Deno.
    */
   async saveStateToFile(path: string | URL, options: SaveStateOptions = {}): Promise<void> {
-    const bytes = this.#save('saveStateToFile', options);
+    const bytes = this.#encode('saveStateToFile', options);
     await writeFileAtomically(`${this.#family.name}.saveStateToFile`, path, bytes);
   }
 
@@ -494,7 +483,8 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     const who = `${this.#family.name}.loadStateFromFile`;
     this.#assertIdle('loadStateFromFile()');
     const bytes = await readFileBytes(who, path);
-    this.#load('loadStateFromFile()', `${who}: ${displayPath(path)}`, bytes);
+    const named = `${who}: ${displayPath(path)}`;
+    this.#load('loadStateFromFile()', named, () => fromOptimizerState(decodeState(bytes, named)));
   }
 
   /**
@@ -507,7 +497,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
       throw new Error(`${this.#family.name}: dispose() called while ${this.#busy} is in flight; await it first (one call at a time)`);
     }
     this.#disposed = true;
-    for (const core of this.#cores) core.views = undefined;
+    for (const tensor of this.#tensorCores) tensor.views = undefined;
     for (const kernel of this.#kernels) kernel.dispose();
     this.#kernels = [];
   }
@@ -515,8 +505,9 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
 
 const displayPath = (path: string | URL): string => (typeof path === 'string' ? path : path.href);
 
-function shapesOf<H extends CommonHyper>(family: Family<H, unknown>, planned: readonly PlannedGroup<H>[]): GroupShape[] {
-  return planned.map((g) => ({ length: g.length, state: family.state(g.hyper) }));
+/** Each group's tensors as arena shapes. */
+function shapesOf<H extends CommonHyper>(family: Family<H, unknown>, planned: readonly PlannedGroup<H>[]): GroupShape[][] {
+  return planned.map((g) => g.tensors.map((t) => ({ length: t.length, state: family.state(g.hyper) })));
 }
 
 /**
@@ -524,19 +515,18 @@ function shapesOf<H extends CommonHyper>(family: Family<H, unknown>, planned: re
  * entry per group. A function that no group would use is refused: it means the state is not
  * the run the caller thinks it is.
  */
-function restoreSchedules(who: string, value: unknown, state: OptimizerState): LoadTarget<never>['scheduleFor'] {
-  const groups = state.groups.length;
+function restoreSchedules(who: string, value: unknown, groups: readonly unknown[]): LoadTarget<never>['scheduleFor'] {
   if (value === undefined) return () => undefined;
   if (typeof value === 'function') {
     const schedule = checkSchedule<Schedule>(who, 'options.schedule', value);
-    if (!state.groups.some((g) => g.hyperparameters.scheduled === true)) {
-      throw new TypeError(`${who}: options.schedule was given, but no group of the state was saved with a schedule`);
-    }
-    return (_, scheduled) => (scheduled ? schedule : undefined);
+    const scheduled = (g: unknown) => (g as { hyperparameters?: { scheduled?: unknown } })?.hyperparameters?.scheduled === true;
+    if (!groups.some(scheduled)) throw new TypeError(`${who}: options.schedule was given, but no group of the state was saved with a schedule`);
+    return (_, isScheduled) => (isScheduled ? schedule : undefined);
   }
-  if (!Array.isArray(value) || value.length !== groups) {
-    typeError(who, 'options.schedule', `a schedule function, or an array with one entry (a function or undefined) per group (${groups})`, value);
+  if (!Array.isArray(value) || value.length !== groups.length) {
+    typeError(who, 'options.schedule', `a schedule function, or an array with one entry (a function or undefined) per group (${groups.length})`, value);
   }
   const list = Array.from(value as unknown[], (s, k) => (s === undefined ? undefined : checkSchedule<Schedule>(who, `options.schedule[${k}]`, s)));
   return (k) => list[k];
 }
+

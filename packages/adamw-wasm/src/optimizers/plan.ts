@@ -36,10 +36,15 @@ export interface PlannedOptions<H> {
   readonly explicit: Partial<H>;
 }
 
-export interface PlannedGroup<H> {
+export interface PlannedTensor {
+  readonly name: string;
   readonly length: number;
   readonly init: Float32Array | undefined;
+}
+
+export interface PlannedGroup<H> {
   readonly hyper: H;
+  readonly tensors: readonly PlannedTensor[];
 }
 
 function checkThreads(who: string, path: string, value: unknown): number {
@@ -76,26 +81,61 @@ export function planOptions<H extends CommonHyper>(family: Family<H, unknown>, o
   };
 }
 
+/** A tensor's size and initial values: `{ size }` (zeros) or `{ init }` (copied), or both if they agree. */
+function planValues(who: string, path: string, spec: Record<string, unknown>): { length: number; init: Float32Array | undefined } {
+  const init = spec.init === undefined ? undefined : checkInit(who, `${path}.init`, spec.init);
+  const size = spec.size === undefined ? undefined : checkSize(who, `${path}.size`, spec.size);
+  if (init === undefined && size === undefined) typeError(who, path, 'given a size or an init array', spec);
+  if (init !== undefined && size !== undefined && init.length !== size) {
+    rangeError(who, `${path}.size`, `equal to ${path}.init.length (${init.length}) when both are given`, size);
+  }
+  return { length: init?.length ?? (size as number), init };
+}
+
+/**
+ * A group's tensors: `tensors: [{ name, size | init }, …]`, or the one-tensor shorthand
+ * `{ size | init }` named after the group (`groups[i]`). Names must be new to `taken` (every
+ * tensor name of the optimizer), to which they are added.
+ */
+function planTensors(who: string, path: string, spec: Record<string, unknown>, index: number, taken: Set<string>): PlannedTensor[] {
+  const claim = (name: unknown, at: string): string => {
+    if (typeof name !== 'string') typeError(who, at, 'a string (a tensor name)', name);
+    if (name === '') rangeError(who, at, 'a non-empty tensor name', name);
+    if (taken.has(name)) throw new TypeError(`${who}: ${at} ${JSON.stringify(name)} is already a tensor name of this optimizer; names must be unique`);
+    taken.add(name);
+    return name;
+  };
+  if (spec.tensors === undefined) return [{ name: claim(`groups[${index}]`, `${path} (its one tensor's name)`), ...planValues(who, path, spec) }];
+  if (spec.size !== undefined || spec.init !== undefined) {
+    throw new TypeError(`${who}: ${path} gives both tensors and ${spec.size !== undefined ? 'size' : 'init'}; give each tensor its own size or init`);
+  }
+  if (!Array.isArray(spec.tensors)) typeError(who, `${path}.tensors`, 'an array of { name, size } or { name, init }', spec.tensors);
+  if (spec.tensors.length === 0) rangeError(who, `${path}.tensors`, 'a non-empty array', spec.tensors);
+  // Array.from visits holes (as undefined, refused below), which map would skip.
+  return Array.from(spec.tensors as unknown[], (raw, k) => {
+    const at = `${path}.tensors[${k}]`;
+    const tensor = checkPlainObject(who, at, raw);
+    checkKnownKeys(who, at, tensor, ['name', 'size', 'init']);
+    return { name: claim(tensor.name, `${at}.name`), ...planValues(who, at, tensor) };
+  });
+}
+
 /**
  * Resolves one group: group keys > options > the preset (the group's, else the options') >
- * the family's defaults.
+ * the family's defaults. `taken` holds the optimizer's tensor names so far.
  */
 export function planGroup<H extends CommonHyper>(
   family: Family<H, unknown>,
   options: PlannedOptions<H>,
   raw: unknown,
   index: number,
+  taken: Set<string>,
 ): PlannedGroup<H> {
   const who = family.name;
   const path = `groups[${index}]`;
   const spec = checkPlainObject(who, path, raw);
-  checkKnownKeys(who, path, spec, ['size', 'init', ...Object.keys(family.schema), ...presetKeys(family)]);
-  const init = spec.init === undefined ? undefined : checkInit(who, `${path}.init`, spec.init);
-  const size = spec.size === undefined ? undefined : checkSize(who, `${path}.size`, spec.size);
-  if (init === undefined && size === undefined) typeError(who, path, 'given a size or an init array', raw);
-  if (init !== undefined && size !== undefined && init.length !== size) {
-    rangeError(who, `${path}.size`, `equal to ${path}.init.length (${init.length}) when both are given`, size);
-  }
+  checkKnownKeys(who, path, spec, ['tensors', 'size', 'init', ...Object.keys(family.schema), ...presetKeys(family)]);
+  const tensors = planTensors(who, path, spec, index, taken);
   const presetName = checkPreset(family, who, `${path}.preset`, spec.preset) ?? options.preset;
   const preset = presetName === undefined ? undefined : family.presets[presetName];
   const groupExplicit = mergeFields(who, path, spec, {} as H, family.schema) as Partial<H>;
@@ -108,13 +148,14 @@ export function planGroup<H extends CommonHyper>(
   }
   const hyper = { ...family.defaults, ...preset?.values, ...options.explicit, ...groupExplicit } as H;
   family.check(who, path, hyper);
-  return { length: init?.length ?? (size as number), init, hyper };
+  return { hyper, tensors };
 }
 
 export function planGroups<H extends CommonHyper>(family: Family<H, unknown>, options: PlannedOptions<H>, groups: unknown): PlannedGroup<H>[] {
   const who = family.name;
   if (!Array.isArray(groups)) typeError(who, 'groups', 'an array of parameter groups', groups);
   if (groups.length === 0) rangeError(who, 'groups', 'a non-empty array', groups);
+  const taken = new Set<string>();
   // Array.from visits holes (as undefined, refused below), which map would skip.
-  return Array.from(groups as unknown[], (raw, i) => planGroup(family, options, raw, i));
+  return Array.from(groups as unknown[], (raw, i) => planGroup(family, options, raw, i, taken));
 }

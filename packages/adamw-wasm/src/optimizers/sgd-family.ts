@@ -1,6 +1,6 @@
 /** SGD (torch.optim.SGD) and SGDW (the paper's Algorithm 1): hyperparameters and scalars. */
 import type { SgdScalars } from '../kernels/kernel.js';
-import { FIELDS, type WeightDecayScale } from './fields.js';
+import { FIELDS, type TensorPattern, type WeightDecayScale } from './fields.js';
 import { decayCoefficient, f32, gradScale, type CommonHyper, type Family } from './family.js';
 import { rangeError } from '../validate.js';
 
@@ -29,6 +29,7 @@ export const SGD_DEFAULTS: SgdHyperparameters = Object.freeze({
   nesterov: false,
   maximize: false,
   schedule: undefined,
+  excludeFromWeightDecay: Object.freeze([]) as readonly TensorPattern[],
 });
 
 export const SGDW_DEFAULTS: SgdwHyperparameters = Object.freeze({
@@ -38,6 +39,7 @@ export const SGDW_DEFAULTS: SgdwHyperparameters = Object.freeze({
   weightDecayScale: 'schedule',
   maximize: false,
   schedule: undefined,
+  excludeFromWeightDecay: Object.freeze([]) as readonly TensorPattern[],
 });
 
 export const SGD_FAMILY: Family<SgdHyperparameters, SgdScalars> = {
@@ -50,6 +52,7 @@ export const SGD_FAMILY: Family<SgdHyperparameters, SgdScalars> = {
     nesterov: FIELDS.nesterov,
     maximize: FIELDS.maximize,
     schedule: FIELDS.schedule,
+    excludeFromWeightDecay: FIELDS.excludeFromWeightDecay,
   },
   defaults: SGD_DEFAULTS,
   presets: {},
@@ -84,6 +87,7 @@ export const SGDW_FAMILY: Family<SgdwHyperparameters, SgdScalars> = {
     weightDecayScale: FIELDS.weightDecayScale,
     maximize: FIELDS.maximize,
     schedule: FIELDS.schedule,
+    excludeFromWeightDecay: FIELDS.excludeFromWeightDecay,
   },
   defaults: SGDW_DEFAULTS,
   presets: {},

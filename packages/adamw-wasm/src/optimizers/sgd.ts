@@ -2,6 +2,7 @@ import type { SgdScalars } from '../kernels/kernel.js';
 import { SGD_FAMILY, SGDW_FAMILY, type SgdHyperparameters, type SgdwHyperparameters } from './sgd-family.js';
 import type { GlobalOptionsInput } from './adamw.js';
 import type { Group } from './param-group.js';
+import type { StateDict } from './checkpoint.js';
 import { Optimizer, type GroupSpec, type RestoreOptions } from './optimizer.js';
 
 /** SGD family state views: the momentum buffer (SGD only with momentum ≠ 0). */
@@ -23,7 +24,12 @@ export class SGD extends Optimizer<SgdHyperparameters, SgdGroupState, SgdScalars
   }
 
   static fromState(bytes: Uint8Array, options?: RestoreOptions<SgdHyperparameters>): Promise<SGD> {
-    return Optimizer.restore(SGD_FAMILY, bytes, options, (f, o, b) => new SGD(f, o, b));
+    return Optimizer.restoreBytes(SGD_FAMILY, bytes, options, (f, o, b) => new SGD(f, o, b));
+  }
+
+  /** Recreates an optimizer from a `stateDict()` (tensors, groups, hyperparameters, state). */
+  static fromStateDict(dict: StateDict, options?: RestoreOptions<SgdHyperparameters>): Promise<SGD> {
+    return Optimizer.restore(SGD_FAMILY, () => dict, options, (f, o, b) => new SGD(f, o, b), 'SGD.fromStateDict');
   }
 
   /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */
@@ -42,7 +48,12 @@ export class SGDW extends Optimizer<SgdwHyperparameters, SgdGroupState, SgdScala
   }
 
   static fromState(bytes: Uint8Array, options?: RestoreOptions<SgdwHyperparameters>): Promise<SGDW> {
-    return Optimizer.restore(SGDW_FAMILY, bytes, options, (f, o, b) => new SGDW(f, o, b));
+    return Optimizer.restoreBytes(SGDW_FAMILY, bytes, options, (f, o, b) => new SGDW(f, o, b));
+  }
+
+  /** Recreates an optimizer from a `stateDict()` (tensors, groups, hyperparameters, state). */
+  static fromStateDict(dict: StateDict, options?: RestoreOptions<SgdwHyperparameters>): Promise<SGDW> {
+    return Optimizer.restore(SGDW_FAMILY, () => dict, options, (f, o, b) => new SGDW(f, o, b), 'SGDW.fromStateDict');
   }
 
   /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */

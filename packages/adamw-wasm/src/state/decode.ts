@@ -76,15 +76,15 @@ function checkBlob(who: string, input: unknown): Checked {
   } catch (cause) {
     throw new Error(`${p}invalid state: malformed header JSON (${(cause as Error).message})`, { cause });
   }
-  const header = checkHeader(who, json);
+  const header = checkHeader(who, json, version);
 
   // Arrays in stored order, each 64-byte aligned, after the header and the previous array, before
   // the checksum; every byte between them zero.
   let cursor = headerEnd;
   let after = 'the header';
-  header.groups.forEach((g, i) =>
+  header.tensors.forEach((g, i) =>
     g.arrays.forEach((a, j) => {
-      const path = `header.groups[${i}].arrays[${j}] (${JSON.stringify(a.name)})`;
+      const path = `${version === 1 ? 'header.groups' : 'header.tensors'}[${i}].arrays[${j}] (${JSON.stringify(a.name)})`;
       if (a.offset % ALIGNMENT !== 0) throw new RangeError(`${p}invalid state: ${path} offset ${a.offset} is not a multiple of ${ALIGNMENT}`);
       if (a.offset < cursor) {
         throw new RangeError(
@@ -118,20 +118,20 @@ export function decodeState(input: Uint8Array, who: string): OptimizerState {
     stepCount: header.stepCount,
     options: header.options,
     includesParams: header.includesParams,
-    groups: header.groups.map((g) => ({
-      size: g.size,
-      stepCount: g.stepCount,
-      hyperparameters: g.hyperparameters,
+    groups: header.groups,
+    tensors: header.tensors.map((t) => ({
+      name: t.name,
+      size: t.size,
+      stepCount: t.stepCount,
       // fromEntries defines own properties, so even a name like "__proto__" is safe.
-      arrays: Object.fromEntries(g.arrays.map((a) => [a.name, readFloat32LE(bytes, a.offset, g.size)])),
+      arrays: Object.fromEntries(t.arrays.map((a) => [a.name, readFloat32LE(bytes, a.offset, t.size)])),
     })),
   };
 }
 
 /**
  * The header of a state blob, checked exactly as decodeState checks it (magic, version, length,
- * checksum, fields, layout), without copying its arrays. For messages such as "state has 2 groups
- * of sizes [10, 3], optimizer has [10, 4]".
+ * checksum, fields, layout), without copying its arrays.
  */
 export function describeState(input: Uint8Array, who: string): StateDescription {
   const { version, header, bytes } = checkBlob(who, input);
@@ -142,11 +142,7 @@ export function describeState(input: Uint8Array, who: string): StateDescription 
     stepCount: header.stepCount,
     options: header.options,
     includesParams: header.includesParams,
-    groups: header.groups.map((g) => ({
-      size: g.size,
-      stepCount: g.stepCount,
-      hyperparameters: g.hyperparameters,
-      arrayNames: g.arrays.map((a) => a.name),
-    })),
+    groups: header.groups,
+    tensors: header.tensors.map((t) => ({ name: t.name, size: t.size, stepCount: t.stepCount, arrayNames: t.arrays.map((a) => a.name) })),
   };
 }

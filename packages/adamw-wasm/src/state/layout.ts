@@ -10,8 +10,8 @@
  *   end-4 u32 CRC-32 of every byte before it (LE)
  */
 
-export const STATE_FORMAT_VERSION = 1;
-export const SUPPORTED_VERSIONS: readonly number[] = [1];
+export const STATE_FORMAT_VERSION = 2;
+export const SUPPORTED_VERSIONS: readonly number[] = [1, 2];
 
 /** "ADAMWST" and a NUL. */
 export const MAGIC: Uint8Array = new Uint8Array([0x41, 0x44, 0x41, 0x4d, 0x57, 0x53, 0x54, 0x00]);

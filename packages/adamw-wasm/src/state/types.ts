@@ -1,14 +1,21 @@
-/** The in-memory shape of an optimizer's saved state, as `encodeState` takes and `decodeState` returns it. */
+/** The in-memory shape of an optimizer's saved state, as `encodeState` takes and `decodeState` returns it (format version 2). */
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 
 export interface StateGroup {
-  /** Elements in every array of this group. */
-  size: number;
-  /** This group's own completed steps (used for bias correction). */
-  stepCount: number;
-  /** e.g. lr, betas, eps, weightDecay, amsgrad, maximize. */
+  /** e.g. lr, betas, eps, weightDecay, amsgrad, maximize, scheduled. */
   hyperparameters: { [k: string]: JsonValue };
+  /** Names of this group's tensors, in order; each names an entry of `tensors`. */
+  tensors: string[];
+}
+
+export interface StateTensor {
+  /** Unique across the state. */
+  name: string;
+  /** Elements in every array of this tensor. */
+  size: number;
+  /** This tensor's own completed steps (used for bias correction). */
+  stepCount: number;
   /** e.g. params (only when `includesParams`), expAvg, expAvgSq, maxExpAvgSq, momentumBuffer; each of length `size`. */
   arrays: { [name: string]: Float32Array };
 }
@@ -20,14 +27,16 @@ export interface OptimizerState {
   stepCount: number;
   /** Optimizer-wide serializable options. */
   options: { [k: string]: JsonValue };
-  /** Whether every group's arrays contain `params` (and, when false, none does). */
+  /** Whether every tensor's arrays contain `params` (and, when false, none does). */
   includesParams: boolean;
   groups: StateGroup[];
+  /** Every tensor of every group, in stored order. */
+  tensors: StateTensor[];
 }
 
 /** What `describeState` returns: the header of a state, checked, without its arrays. */
 export interface StateDescription {
-  /** The blob's format version. */
+  /** The blob's format version (a version-1 blob is described in version 2's terms). */
   version: number;
   /** The blob's total length in bytes. */
   byteLength: number;
@@ -35,13 +44,14 @@ export interface StateDescription {
   stepCount: number;
   options: { [k: string]: JsonValue };
   includesParams: boolean;
-  groups: StateGroupDescription[];
+  groups: StateGroup[];
+  tensors: StateTensorDescription[];
 }
 
-export interface StateGroupDescription {
+export interface StateTensorDescription {
+  name: string;
   size: number;
   stepCount: number;
-  hyperparameters: { [k: string]: JsonValue };
-  /** The group's array names in stored order. */
+  /** The tensor's array names in stored order. */
   arrayNames: string[];
 }

@@ -1,0 +1,161 @@
+/**
+ * One optimizer step as a plan of kernel jobs: the guard or the gradient norm over the tensors
+ * being stepped, every tensor's scalars (so a bad schedule or an overflow throws before any
+ * write), then one fused update per tensor. `step()` waits for each job blocking, `stepAsync()`
+ * without blocking: one plan, two drivers.
+ */
+import type { Job, Kernel } from '../kernels/kernel.js';
+import { show } from '../validate.js';
+import type { CommonHyper, Family, StepContext } from './family.js';
+import { clipCoefficient, firstNonFinite, NonFiniteGradientError, tensorLabel } from './gradient-check.js';
+import type { StateViews, TensorCore } from './param-group.js';
+import type { GlobalOptions } from './plan.js';
+
+/** What `step()` did. */
+export interface StepResult {
+  /** ‖g‖₂ over the stepped tensors before clipping, when clipping is on. */
+  readonly gradNorm?: number;
+  /** True when `nonFinite: 'skip'` skipped the step (step counts unchanged). */
+  readonly skipped: boolean;
+}
+
+export type StepPlan = Generator<Job<unknown>, StepResult, unknown>;
+
+export interface StepInputs<H extends CommonHyper, S extends StateViews, Scalars> {
+  readonly family: Family<H, Scalars>;
+  /** The tensors to update, in the optimizer's order. */
+  readonly tensors: readonly TensorCore<H, S>[];
+  /** Every kernel of the optimizer (a failed one refuses the step before it writes). */
+  readonly kernels: readonly Kernel[];
+  /** Completed steps of the optimizer: what schedules see. */
+  readonly stepCount: number;
+  readonly global: GlobalOptions;
+  /** Records that a job failed after writing began: the state may be partly updated. */
+  readonly broke: (why: Error) => Error;
+}
+
+/** Throws, before anything is written, if a kernel can no longer run (a worker failed or stopped). */
+function assertKernelsHealthy(who: string, kernels: readonly Kernel[]): void {
+  for (const kernel of kernels) {
+    if (kernel.fault) {
+      throw new Error(
+        `${who}: a worker thread failed earlier (${kernel.fault.message}); parameters and state are intact, so saveState() still works: recreate the optimizer`,
+        { cause: kernel.fault },
+      );
+    }
+  }
+}
+
+/**
+ * One kernel job of a step, and what its failure means: before the first write the state is
+ * intact; once writing began it may be partly updated, and the optimizer refuses everything.
+ */
+function* call<T>(who: string, start: () => Job<T>, writing: false | ((why: Error) => Error)): Generator<Job<unknown>, T, unknown> {
+  try {
+    return (yield start()) as T;
+  } catch (error) {
+    const why = error instanceof Error ? error : new Error(String(error));
+    if (writing) throw writing(why);
+    throw new Error(`${who}: the step failed before writing anything (${why.message}); parameters and state are intact, so saveState() still works: recreate the optimizer`, {
+      cause: error,
+    });
+  }
+}
+
+/** The multiplier η_t a group's schedule gives at `stepCount`, checked. */
+function scheduled(who: string, group: number, schedule: CommonHyper['schedule'], stepCount: number): number {
+  const eta = schedule === undefined ? 1 : schedule(stepCount);
+  if (typeof eta !== 'number' || !Number.isFinite(eta) || eta < 0) {
+    const Kind = typeof eta === 'number' ? RangeError : TypeError;
+    throw new Kind(`${who}: groups[${group}].schedule returned ${show(eta)} for completed step ${stepCount}; a schedule must return a finite number >= 0`);
+  }
+  return eta;
+}
+
+export function* stepPlan<H extends CommonHyper, S extends StateViews, Scalars>(inputs: StepInputs<H, S, Scalars>): StepPlan {
+  const { family, tensors, global } = inputs;
+  const who = family.name;
+  assertKernelsHealthy(who, inputs.kernels);
+  const { clipGradNorm, nonFinite } = global;
+  let gradNorm: number | undefined;
+  let finite = true;
+  if (clipGradNorm !== undefined) {
+    // ‖g‖₂ over the stepped tensors: canonical per-tensor sums of squares in f64, added in order.
+    let total = 0;
+    for (const { kernel: k, regions: r } of tensors) total += yield* call(who, () => k.sumSquares(r.grads, r.length), false);
+    gradNorm = Math.sqrt(total);
+    finite = Number.isFinite(gradNorm);
+  } else if (nonFinite !== 'ignore') {
+    for (const { kernel: k, regions: r } of tensors) {
+      finite = yield* call(who, () => k.allFinite(r.grads, r.length), false);
+      if (!finite) break;
+    }
+  }
+  if (!finite && nonFinite !== 'ignore') {
+    if (nonFinite === 'skip') return gradNorm === undefined ? { skipped: true } : { gradNorm, skipped: true };
+    const { tensor, index, value } = firstNonFinite(tensors.map((t) => t.views!.grads));
+    throw new NonFiniteGradientError(who, tensors[tensor]!.group.index, tensors[tensor]!.name, index, value);
+  }
+  const clipCoef = clipGradNorm === undefined || gradNorm === undefined ? 1 : clipCoefficient(gradNorm, clipGradNorm);
+  // Every tensor's scalars first (each group's schedule once): a schedule that returns garbage,
+  // or scalars that overflow float32, throw before any write.
+  const etas = new Map<number, number>();
+  const scalars = tensors.map((t) => {
+    const g = t.group;
+    if (!etas.has(g.index)) etas.set(g.index, scheduled(who, g.index, g.hyper.schedule, inputs.stepCount));
+    const ctx: StepContext = { step: t.stepsTaken + 1, eta: etas.get(g.index)!, clipCoef };
+    const s = family.scalars(t.hyper, ctx);
+    for (const [name, value] of Object.entries(s as Record<string, unknown>)) {
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        const whose = t.group.tensors.length === 1 ? `groups[${g.index}]'s hyperparameters give` : `groups[${g.index}]'s hyperparameters give ${tensorLabel(t.name)}`;
+        throw new RangeError(
+          `${who}: ${whose} a step scalar that overflows float32 at step ${ctx.step} ` +
+            `(${name} = ${value}, with schedule multiplier ${ctx.eta}); nothing was changed: lower lr, weightDecay or the schedule`,
+        );
+      }
+    }
+    return s;
+  });
+  // A worker that stopped since the guard ran is refused here, before the first write; one that
+  // stops later, between jobs, costs nothing (its slices are taken by the others).
+  assertKernelsHealthy(who, inputs.kernels);
+  for (let k = 0; k < tensors.length; k++) {
+    const { kernel, regions } = tensors[k]!;
+    const s = scalars[k]!;
+    yield* call(who, () => family.run(kernel, regions, s), inputs.broke);
+  }
+  for (const t of tensors) t.stepsTaken += 1;
+  return gradNorm === undefined ? { skipped: false } : { gradNorm, skipped: false };
+}
+
+/** Runs a plan, blocking on each job; a job's failure goes back into the plan. */
+export function runSync(plan: StepPlan): StepResult {
+  let next = plan.next();
+  while (!next.done) {
+    let result: unknown;
+    try {
+      result = next.value.wait();
+    } catch (error) {
+      next = plan.throw(error);
+      continue;
+    }
+    next = plan.next(result);
+  }
+  return next.value;
+}
+
+/** Runs a plan without blocking. */
+export async function runAsync(plan: StepPlan): Promise<StepResult> {
+  let next = plan.next();
+  while (!next.done) {
+    let result: unknown;
+    try {
+      result = await next.value.waitAsync();
+    } catch (error) {
+      next = plan.throw(error);
+      continue;
+    }
+    next = plan.next(result);
+  }
+  return next.value;
+}
