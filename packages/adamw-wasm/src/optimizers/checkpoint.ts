@@ -112,14 +112,18 @@ export function toOptimizerState(dict: StateDict): OptimizerState {
   };
 }
 
-/** A decoded blob as a dict (not yet checked against any optimizer: loadStateDict does that). */
+/**
+ * A decoded blob as a dict (not yet checked against any optimizer: loadStateDict does that).
+ * Version 1 predates excludeFromWeightDecay: its groups read as excluding nothing.
+ */
 export function fromOptimizerState(state: OptimizerState): unknown {
+  const migrate = (h: Record<string, JsonValue>) => (state.version === 1 && !Object.hasOwn(h, 'excludeFromWeightDecay') ? { ...h, excludeFromWeightDecay: [] } : h);
   return {
     version: STATE_FORMAT_VERSION,
     optimizer: state.optimizer,
     stepCount: state.stepCount,
     options: state.options,
-    groups: state.groups,
+    groups: state.groups.map((g) => ({ ...g, hyperparameters: migrate(g.hyperparameters) })),
     tensors: state.tensors.map((t) => ({ name: t.name, size: t.size, step: t.stepCount, ...t.arrays })),
   };
 }

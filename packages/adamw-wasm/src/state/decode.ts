@@ -112,8 +112,9 @@ function checkBlob(who: string, input: unknown): Checked {
  * returned; the arrays are fresh copies (the input may be reused or freed).
  */
 export function decodeState(input: Uint8Array, who: string): OptimizerState {
-  const { header, bytes } = checkBlob(who, input);
+  const { version, header, bytes } = checkBlob(who, input);
   return {
+    version,
     optimizer: header.optimizer,
     stepCount: header.stepCount,
     options: header.options,

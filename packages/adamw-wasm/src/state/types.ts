@@ -21,6 +21,8 @@ export interface StateTensor {
 }
 
 export interface OptimizerState {
+  /** The format version the blob was read from (set by decodeState; encodeState writes the current one). */
+  version?: number;
   /** 'AdamW' | 'Adam' | 'SGD' | 'SGDW' (any non-empty string is stored). */
   optimizer: string;
   /** Optimizer-wide completed step() calls (schedules use it). */
