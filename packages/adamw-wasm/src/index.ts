@@ -31,6 +31,6 @@ export { NonFiniteGradientError } from './optimizers/gradient-check.js';
 export { schedules, normalizedWeightDecay } from './schedules/index.js';
 export type * from './schedules/index.js';
 export type { BackendChoice, BackendName } from './kernels/kernel.js';
-export { isBackendAvailable } from './kernels/select.js';
+export { init, isBackendAvailable, type InitResult } from './kernels/select.js';
 export { MAX_MEMORY_BYTES } from './memory/arena.js';
 export { STATE_FORMAT_VERSION } from './state/index.js';

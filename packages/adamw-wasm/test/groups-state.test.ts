@@ -37,7 +37,7 @@ describe('addParamGroup', () => {
     // The new group has its own step count: its bias correction starts at step 1, like torch's per-parameter state.
     expect(opt.groups.map((g) => g.stepCount)).toEqual([5, 2]);
     expect(opt.stepCount).toBe(5);
-    await expect(opt.addParamGroup({ size: -1 })).rejects.toThrow(/^AdamW: groups\[2\]\.size must be a positive integer/);
+    expect(() => opt.addParamGroup({ size: -1 })).toThrow(/^AdamW: groups\[2\]\.size must be a positive integer/);
     expect(opt.groups.length).toBe(2);
     opt.dispose();
   });

@@ -662,7 +662,7 @@ describe.each(FAMILIES)('$name', (fam) => {
     const opt = await fixture(fam);
     const twin = await fixture(fam);
     for (const [label, spec, want] of groupSpecCases(2)) {
-      await area.refuseAsync(label, () => opt.addParamGroup(spec as never), wantFor(P, want), opt);
+      area.refuse(label, () => opt.addParamGroup(spec as never), wantFor(P, want), opt);
     }
     area.done();
     expectSameFuture(opt, twin);
@@ -1249,7 +1249,7 @@ describe.each(FAMILIES)('$name', (fam) => {
       const fresh = await fam.cls.create([{ init }] as never, opts as never);
       area.accept(`groups[0].${field} = (−0 in ${label})`, () => (groupView(fresh.groups[0])[field] = patch[field]));
       area.accept(`groups[0].set({ ${label}: -0 })`, () => fresh.groups[0]!.set(patch as never));
-      const added = await area.acceptAsync(`addParamGroup({ ${label}: -0 })`, (): Promise<unknown> => fresh.addParamGroup({ init, ...patch } as never));
+      const added = await area.acceptAsync(`addParamGroup({ ${label}: -0 })`, async (): Promise<unknown> => fresh.addParamGroup({ init, ...patch } as never));
       area.check(`addParamGroup({ ${label}: -0 })`, added !== undefined, 'no group');
       fresh.dispose();
       if (created === undefined) continue;

@@ -60,7 +60,8 @@ interface AnyGroup {
   set(patch: Spec): void;
 }
 const groupsOf = (opt: Opt): readonly AnyGroup[] => opt.groups as unknown as readonly AnyGroup[];
-const addGroup = (opt: Opt, spec: Spec): Promise<unknown> => (opt as unknown as { addParamGroup(spec: Spec): Promise<unknown> }).addParamGroup(spec);
+/** addParamGroup is synchronous: it returns the group or throws. */
+const addGroup = (opt: Opt, spec: Spec): unknown => (opt as unknown as { addParamGroup(spec: Spec): unknown }).addParamGroup(spec);
 
 const CREATE: Record<FamilyName, (groups: Spec[], options: Spec) => Promise<Opt>> = {
   AdamW: (g, o) => AdamW.create(g as never, o as never),
@@ -1079,7 +1080,7 @@ async function interleave(
           expectRejected('stepAsync()', () => sut.stepAsync());
           break;
         case 'addParamGroup':
-          expectRejected('addParamGroup()', () => addGroup(sut, groupSpec(op.group)));
+          expectRefused('addParamGroup()', () => addGroup(sut, groupSpec(op.group)));
           break;
         case 'set': {
           const k = groupIndex(op.patch.group);
@@ -1163,15 +1164,9 @@ async function interleave(
         break;
       }
       case 'addParamGroup': {
+        // Synchronous: never in flight, whether or not the caller would have awaited it.
         const spec = groupSpec(op.group);
-        if (op.await) {
-          const got = await settleWithin('addParamGroup()', outcomeAsync(() => addGroup(sut, spec)));
-          assertSameOutcomes(what, names, [await outcomeAsync(() => addGroup(ref, spec)), got]);
-        } else {
-          const promise = addGroup(sut, spec);
-          pending = { kind: 'addParamGroup()', outcome: outcomeAsync(() => promise), onRef: () => outcomeAsync(() => addGroup(ref, spec)), refusedAsync: [] };
-          stats.pendingLeft += 1;
-        }
+        assertSameOutcomes(what, names, [outcomeSync(() => addGroup(ref, spec)), outcomeSync(() => addGroup(sut, spec))]);
         break;
       }
       case 'set': {

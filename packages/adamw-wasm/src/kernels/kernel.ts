@@ -72,6 +72,8 @@ export interface Kernel {
   readonly canBlock: boolean;
   /** Why the kernel can no longer run (a worker failed or stopped); every call then throws it. */
   readonly fault: Error | undefined;
+  /** Resolves once the kernel's worker threads run (absent: nothing to wait for). */
+  whenStarted?(): Promise<void>;
   /** First byte the caller may lay arrays out from (before `reserve`). */
   readonly firstFreeByte: number;
   /**

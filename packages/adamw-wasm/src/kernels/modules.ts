@@ -1,4 +1,4 @@
-import { BASELINE_MODULE_BASE64, SIMD_MODULE_BASE64, THREADS_MODULE_BASE64 } from './modules.generated.js';
+import { BASELINE_MODULE_BASE64, MODULE_SHA256, SIMD_MODULE_BASE64, THREADS_MODULE_BASE64 } from './modules.generated.js';
 
 /** The embedded builds of crates/adamw-kernels: SIMD, no SIMD, and SIMD over shared memory. */
 export type ModuleFlavour = 'simd' | 'baseline' | 'threads';
@@ -8,7 +8,18 @@ const sources: Record<ModuleFlavour, string> = {
   baseline: BASELINE_MODULE_BASE64,
   threads: THREADS_MODULE_BASE64,
 };
-const compiled = new Map<ModuleFlavour, Promise<WebAssembly.Module>>();
+
+/**
+ * Compiled modules, once per realm: keyed by each module's SHA-256 on the global object, so
+ * copies of the package in one realm (an ESM and a CJS build, two bundles) share them.
+ */
+interface Compiled {
+  readonly promise: Promise<WebAssembly.Module>;
+  module?: WebAssembly.Module;
+}
+const realm = globalThis as { [key: symbol]: Map<string, Compiled> | undefined };
+const REALM_KEY = Symbol.for('adamw-wasm.compiled-modules');
+const compiled = (realm[REALM_KEY] ??= new Map<string, Compiled>());
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   // atob exists in Node ≥ 16, Deno and browsers; no file paths or fetches needed.
@@ -28,12 +39,21 @@ export function canRun(flavour: ModuleFlavour): boolean {
   }
 }
 
-/** Compiles each build once per process (async: browsers refuse large sync compiles). */
+/** Compiles a build once per realm (async: browsers refuse large synchronous compiles). */
 export function compileModule(flavour: ModuleFlavour): Promise<WebAssembly.Module> {
-  let module = compiled.get(flavour);
-  if (module === undefined) {
-    module = WebAssembly.compile(decodeBase64(sources[flavour]));
-    compiled.set(flavour, module);
+  const key = MODULE_SHA256[flavour];
+  let entry = compiled.get(key);
+  if (entry === undefined) {
+    const promise = WebAssembly.compile(decodeBase64(sources[flavour]));
+    const created: Compiled = { promise };
+    void promise.then((module) => (created.module = module), () => compiled.delete(key));
+    entry = created;
+    compiled.set(key, entry);
   }
-  return module;
+  return entry.promise;
+}
+
+/** A build compiled earlier in this realm, for synchronous instantiation; undefined if not (yet). */
+export function compiledModule(flavour: ModuleFlavour): WebAssembly.Module | undefined {
+  return compiled.get(MODULE_SHA256[flavour])?.module;
 }

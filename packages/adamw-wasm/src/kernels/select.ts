@@ -1,10 +1,11 @@
 import { BACKEND_NAMES, type BackendChoice, type BackendName, type Kernel } from './kernel.js';
 import { checkOneOf } from '../validate.js';
 import { JsKernel } from './js.js';
-import { canRun, compileModule, type ModuleFlavour } from './modules.js';
+import { canRun, compileModule, compiledModule, type ModuleFlavour } from './modules.js';
+import { autoThreads, prepare, preparedOrThrow } from './runtime.js';
 import { WasmKernel } from './wasm.js';
 import { ThreadedKernel } from './threaded.js';
-import { canBlockHere, coreCount, workersAvailable } from './threads/spawn.js';
+import { canBlockHere, workersAvailable } from './threads/spawn.js';
 
 const flavourOf: Record<Exclude<BackendName, 'js'>, ModuleFlavour> = { 'wasm-simd': 'simd', wasm: 'baseline' };
 const availability = new Map<BackendName, boolean>();
@@ -35,8 +36,6 @@ export function resolveBackend(choice: BackendChoice, who: string): BackendName 
 
 /** Below this many parameters one thread is faster than waking sleeping workers (measured with a 2 ms gap between steps: bench/README.md). */
 export const AUTO_THREADS_MIN_PARAMS = 1 << 19;
-/** 'auto' never uses more threads than this: the step is memory-bound. */
-export const AUTO_THREADS_MAX = 8;
 
 let threadSupport: boolean | undefined;
 /** Whether worker threads over shared wasm memory can run here (checked once). */
@@ -56,15 +55,15 @@ export function threadsAvailable(): boolean {
 }
 
 /**
- * How many threads an arena of `params` parameters gets. 'auto': all cores (up to
- * AUTO_THREADS_MAX) for wasm-simd arenas of at least AUTO_THREADS_MIN_PARAMS where threads
- * can run and this thread may block — so that `step()` keeps working on a browser page's main
- * thread — else 1. An explicit count is honoured exactly or refused with the reason.
+ * How many threads an arena of `params` parameters gets. 'auto': all cores (up to 8) for
+ * wasm-simd arenas of at least AUTO_THREADS_MIN_PARAMS where threads can run and this thread
+ * may block — so that `step()` keeps working on a browser page's main thread — else 1. An
+ * explicit count is honoured exactly or refused with the reason. Needs `init()` (the core count).
  */
-export async function resolveThreads(choice: 'auto' | number, backend: BackendName, params: number, who: string): Promise<number> {
+export function resolveThreads(choice: 'auto' | number, backend: BackendName, params: number, who: string): number {
   if (choice === 'auto') {
     if (backend !== 'wasm-simd' || params < AUTO_THREADS_MIN_PARAMS || !threadsAvailable() || !canBlockHere()) return 1;
-    return Math.max(1, Math.min(AUTO_THREADS_MAX, await coreCount()));
+    return autoThreads(preparedOrThrow(who).cores);
   }
   if (choice === 1) return 1;
   if (backend !== 'wasm-simd') throw new Error(`${who}: options.threads ${choice} needs the 'wasm-simd' backend (got '${backend}')`);
@@ -77,8 +76,48 @@ export async function resolveThreads(choice: 'auto' | number, backend: BackendNa
   return choice;
 }
 
-export async function createKernel(backend: BackendName, threads = 1): Promise<Kernel> {
+/** The module a backend runs, compiled by init(), or a clear error. */
+function moduleFor(flavour: ModuleFlavour, who: string): WebAssembly.Module {
+  const module = compiledModule(flavour);
+  if (module === undefined) {
+    throw new Error(`${who}: call await init() once before building optimizers synchronously (or use the async create()); it compiles the WebAssembly modules`);
+  }
+  return module;
+}
+
+/**
+ * A kernel for one arena, synchronously, from the modules init() compiled (create() awaits
+ * init() first). A threaded kernel's workers boot on their own; until they join, the calling
+ * thread takes their slices.
+ */
+export function createKernel(backend: BackendName, threads: number, who: string): Kernel {
   if (backend === 'js') return new JsKernel();
-  if (threads > 1) return ThreadedKernel.create(await compileModule('threads'), threads);
-  return WasmKernel.instantiate(await compileModule(flavourOf[backend]), backend);
+  if (threads > 1) {
+    preparedOrThrow(who);
+    return ThreadedKernel.attach(moduleFor('threads', who), threads);
+  }
+  return WasmKernel.instantiate(moduleFor(flavourOf[backend], who), backend);
+}
+
+/** What `init()` found. */
+export interface InitResult {
+  /** What `backend: 'auto'` runs here. */
+  readonly backend: BackendName;
+  /** Whether worker threads over shared memory can run here (`threads` > 1). */
+  readonly threads: boolean;
+  /** Logical cores (what `threads: 'auto'` is based on). */
+  readonly cores: number;
+}
+
+/**
+ * Compiles the WebAssembly modules once per realm and learns what `threads: 'auto'` and worker
+ * threads need (the core count; Node's worker_threads). Idempotent and cheap when repeated.
+ * After it, `new AdamW(…)`, `AdamW.fromStateDict(…)` and `addParamGroup` are synchronous.
+ */
+export async function init(): Promise<InitResult> {
+  const flavours = (['simd', 'baseline', 'threads'] as const).filter(canRun);
+  await Promise.all(flavours.map((flavour) => compileModule(flavour)));
+  const { cores } = await prepare();
+  const backend = resolveBackend('auto', 'init');
+  return { backend, threads: backend === 'wasm-simd' && threadsAvailable(), cores };
 }

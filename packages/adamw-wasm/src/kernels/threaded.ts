@@ -15,7 +15,7 @@ import { NORM_BLOCK } from './kernel.js';
 import { HYPER_BYTES, writeAdamHyper, writeSgdHyper } from './hyper.js';
 import { CONTROL_BYTES, CONTROL_WORDS, MAX_THREADS, OP, SLOT, SPIN_POLLS, STACK_BYTES, type Constants, type SyncOps } from './threads/control.js';
 import { runJob, runSlice, type SliceExports } from './threads/slice.js';
-import { canBlockHere, spawnWorker, type WorkerHandle } from './threads/spawn.js';
+import { canBlockHere, loadWorkerSupport, spawnWorker, type WorkerHandle } from './threads/spawn.js';
 import { WORKER_SOURCE, type WorkerInit } from './threads/worker-source.js';
 import type { KernelExports } from './wasm.js';
 
@@ -62,12 +62,18 @@ export class ThreadedKernel implements Kernel {
   #gen = 0;
   #fault: Error | undefined;
 
-  static async create(module: WebAssembly.Module, threads: number, options: ThreadedOptions = {}): Promise<ThreadedKernel> {
+  /**
+   * A kernel on the calling thread and `threads` − 1 workers, built synchronously: each worker
+   * gets its memory and slot by one message, and joins the jobs once it has booted and
+   * instantiated the module; until then the other threads take its slices. `whenStarted()`
+   * resolves once every worker runs. In Node, `init()` must have run (it loads worker_threads).
+   */
+  static attach(module: WebAssembly.Module, threads: number, options: ThreadedOptions = {}): ThreadedKernel {
     if (!(Number.isInteger(threads) && threads >= 2 && threads <= MAX_THREADS)) {
       throw new RangeError(`adamw-wasm: a threaded kernel needs 2 to ${MAX_THREADS} threads (got ${threads})`);
     }
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
-    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
     const exports = instance.exports as unknown as Exports;
     // Low memory: static data and the main stack, then the control block and worker stacks.
     const control = align(Number(exports.__heap_base.value), 64);
@@ -80,21 +86,44 @@ export class ThreadedKernel implements Kernel {
     const live: Live = { memory, exports, i32, u32: new Uint32Array(memory.buffer, control, CONTROL_WORDS), view: undefined };
     const kernel = new ThreadedKernel(live, threads, end, constants, options.sync ?? Atomics);
     Atomics.store(i32, SLOT.alive, 1); // the main thread, which claims slices too
-    // Workers start in parallel; if any fails to, the others are stopped with the kernel.
-    const started = await Promise.allSettled(
-      Array.from({ length: threads - 1 }, (_, k) => {
-        const index = k + 1;
+    try {
+      for (let index = 1; index < threads; index++) {
         const init: WorkerInit = { module, memory, control, index, threads, stackTop: stacks + index * STACK_BYTES, constants };
-        return spawnWorker(options.workerSource ?? WORKER_SOURCE, init, (why) => kernel.#workerGone(index, why));
-      }),
-    );
-    for (const result of started) if (result.status === 'fulfilled') kernel.#workers.push(result.value);
-    const failed = started.find((result) => result.status === 'rejected');
-    if (failed !== undefined) {
+        kernel.#workers.push(spawnWorker(options.workerSource ?? WORKER_SOURCE, init, (why) => kernel.#workerGone(index, why)));
+      }
+    } catch (error) {
       kernel.dispose();
-      throw failed.reason;
+      throw error;
     }
     return kernel;
+  }
+
+  /** `attach`, then waits until every worker runs (a worker that fails to start rejects). */
+  static async create(module: WebAssembly.Module, threads: number, options: ThreadedOptions = {}): Promise<ThreadedKernel> {
+    await loadWorkerSupport();
+    const kernel = ThreadedKernel.attach(module, threads, options);
+    try {
+      await kernel.whenStarted();
+    } catch (error) {
+      kernel.dispose();
+      throw error;
+    }
+    return kernel;
+  }
+
+  /** Resolves once every worker has booted and joined; rejects if one ends first. */
+  async whenStarted(): Promise<void> {
+    for (;;) {
+      const live = this.#usable();
+      let starting = false;
+      for (let k = 1; k < this.threads; k++) {
+        const state = this.#sync.load(live.i32, SLOT.alive + k);
+        if (state === -1 || this.fault) throw this.fault ?? new Error(`adamw-wasm: worker ${k} has stopped`);
+        if (state === 0) starting = true;
+      }
+      if (!starting) return;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
   }
 
   private constructor(live: Live, readonly threads: number, firstFreeByte: number, constants: Constants, sync: SyncOps) {
@@ -129,7 +158,7 @@ export class ThreadedKernel implements Kernel {
     const live = this.#live;
     if (this.#fault === undefined && live !== undefined) {
       for (let k = 1; k < this.threads; k++) {
-        if (this.#sync.load(live.i32, SLOT.alive + k) !== 1) this.#fault = new Error(`adamw-wasm: worker ${k} has stopped`);
+        if (this.#sync.load(live.i32, SLOT.alive + k) === -1) this.#fault = new Error(`adamw-wasm: worker ${k} has stopped`);
       }
     }
     return this.#fault;
@@ -144,7 +173,7 @@ export class ThreadedKernel implements Kernel {
   #workerGone(index: number, why: string): void {
     const live = this.#live;
     if (live === undefined) return;
-    this.#sync.store(live.i32, SLOT.alive + index, 0);
+    this.#sync.store(live.i32, SLOT.alive + index, -1);
     this.#sync.notify(live.i32, SLOT.done);
     this.#fault ??= new Error(`adamw-wasm: ${why}`);
   }
@@ -183,7 +212,7 @@ export class ThreadedKernel implements Kernel {
       // Every slice is claimed by now (the main thread claimed whatever was left), and the claim
       // word names the thread running it.
       const owner = sync.load(i32, SLOT.claim + slice) & 63;
-      if (sync.load(i32, SLOT.alive + owner) !== 1) return `worker ${owner} stopped while running slice ${slice} of a step`;
+      if (sync.load(i32, SLOT.alive + owner) === -1) return `worker ${owner} stopped while running slice ${slice} of a step`;
       running.push(`slice ${slice} on thread ${owner} (woke for job ${sync.load(i32, SLOT.woke + owner)})`);
     }
     if (Date.now() - sinceProgress <= STALL_MS) return undefined;

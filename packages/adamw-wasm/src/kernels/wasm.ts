@@ -26,8 +26,9 @@ export class WasmKernel implements Kernel {
   #hyperView: DataView | undefined;
   #hyperOffset = -1;
 
-  static async instantiate(module: WebAssembly.Module, backend: BackendName): Promise<WasmKernel> {
-    const instance = await WebAssembly.instantiate(module, {});
+  /** Synchronously, from a compiled module (allowed on a page's main thread for modules this small). */
+  static instantiate(module: WebAssembly.Module, backend: BackendName): WasmKernel {
+    const instance = new WebAssembly.Instance(module, {});
     return new WasmKernel(instance.exports as unknown as KernelExports, backend);
   }
 

@@ -13,21 +13,32 @@ export type AdamGroup = Group<AdamHyperparameters, AdamGroupState>;
 
 /** Adam as torch.optim.Adam: `weightDecay` adds wd·θ to the gradient (L2), which AdamW fixes. */
 export class Adam extends Optimizer<AdamHyperparameters, AdamGroupState, AdamScalars> {
-  static create(groups: readonly AdamGroupSpec[], options?: AdamOptions): Promise<Adam> {
-    return Optimizer.build(ADAM_FAMILY, groups, options, (f, o, b) => new Adam(f, o, b));
+  /**
+   * Builds the optimizer synchronously: after `await init()` once (or use `create`). Every
+   * input is validated before anything is allocated.
+   */
+  constructor(groups: readonly AdamGroupSpec[], options?: AdamOptions) {
+    super(ADAM_FAMILY, groups, options);
   }
 
+  /** `init()` and whatever workers the groups' threads need, then `new Adam(groups, options)`. */
+  static async create(groups: readonly AdamGroupSpec[], options?: AdamOptions): Promise<Adam> {
+    await Optimizer.prepare(ADAM_FAMILY, groups, options);
+    return Optimizer.started(new Adam(groups, options));
+  }
+
+  /** Recreates an optimizer from `saveState()` bytes (groups, tensors, hyperparameters, state). */
   static fromState(bytes: Uint8Array, options?: RestoreOptions<AdamHyperparameters>): Promise<Adam> {
-    return Optimizer.restoreBytes(ADAM_FAMILY, bytes, options, (f, o, b) => new Adam(f, o, b));
+    return Optimizer.restoreBytes(ADAM_FAMILY, bytes, options, (g, o) => new Adam(g as AdamGroupSpec[], o as AdamOptions));
   }
 
-  /** Recreates an optimizer from a `stateDict()` (tensors, groups, hyperparameters, state). */
-  static fromStateDict(dict: StateDict, options?: RestoreOptions<AdamHyperparameters>): Promise<Adam> {
-    return Optimizer.restore(ADAM_FAMILY, () => dict, options, (f, o, b) => new Adam(f, o, b), 'Adam.fromStateDict');
+  /** Recreates an optimizer from a `stateDict()`, synchronously (after `await init()`). */
+  static fromStateDict(dict: StateDict, options?: RestoreOptions<AdamHyperparameters>): Adam {
+    return Optimizer.restore(ADAM_FAMILY, dict, options, (g, o) => new Adam(g as AdamGroupSpec[], o as AdamOptions), 'Adam.fromStateDict');
   }
 
   /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */
   static fromStateFile(path: string | URL, options?: RestoreOptions<AdamHyperparameters>): Promise<Adam> {
-    return Optimizer.restoreFile(ADAM_FAMILY, path, options, (f, o, b) => new Adam(f, o, b));
+    return Optimizer.restoreFile(ADAM_FAMILY, path, options, (g, o) => new Adam(g as AdamGroupSpec[], o as AdamOptions));
   }
 }

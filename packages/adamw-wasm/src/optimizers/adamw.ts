@@ -42,22 +42,32 @@ export type AdamWGroup = Group<AdamWHyperparameters, AdamGroupState>;
  * θ ← θ·(1 − lr·wd) before the adaptive step, exactly as torch.optim.AdamW.
  */
 export class AdamW extends Optimizer<AdamWHyperparameters, AdamGroupState, AdamScalars> {
-  static create(groups: readonly AdamWGroupSpec[], options?: AdamWOptions): Promise<AdamW> {
-    return Optimizer.build(ADAMW_FAMILY, groups, options, (f, o, b) => new AdamW(f, o, b));
+  /**
+   * Builds the optimizer synchronously: after `await init()` once (or use `create`). Every
+   * input is validated before anything is allocated.
+   */
+  constructor(groups: readonly AdamWGroupSpec[], options?: AdamWOptions) {
+    super(ADAMW_FAMILY, groups, options);
   }
 
-  /** Recreates an optimizer from `saveState()` bytes (groups, hyperparameters, state). */
+  /** `init()` and whatever workers the groups' threads need, then `new AdamW(groups, options)`. */
+  static async create(groups: readonly AdamWGroupSpec[], options?: AdamWOptions): Promise<AdamW> {
+    await Optimizer.prepare(ADAMW_FAMILY, groups, options);
+    return Optimizer.started(new AdamW(groups, options));
+  }
+
+  /** Recreates an optimizer from `saveState()` bytes (groups, tensors, hyperparameters, state). */
   static fromState(bytes: Uint8Array, options?: RestoreOptions<AdamWHyperparameters>): Promise<AdamW> {
-    return Optimizer.restoreBytes(ADAMW_FAMILY, bytes, options, (f, o, b) => new AdamW(f, o, b));
+    return Optimizer.restoreBytes(ADAMW_FAMILY, bytes, options, (g, o) => new AdamW(g as AdamWGroupSpec[], o as AdamWOptions));
   }
 
-  /** Recreates an optimizer from a `stateDict()` (tensors, groups, hyperparameters, state). */
-  static fromStateDict(dict: StateDict, options?: RestoreOptions<AdamWHyperparameters>): Promise<AdamW> {
-    return Optimizer.restore(ADAMW_FAMILY, () => dict, options, (f, o, b) => new AdamW(f, o, b), 'AdamW.fromStateDict');
+  /** Recreates an optimizer from a `stateDict()`, synchronously (after `await init()`). */
+  static fromStateDict(dict: StateDict, options?: RestoreOptions<AdamWHyperparameters>): AdamW {
+    return Optimizer.restore(ADAMW_FAMILY, dict, options, (g, o) => new AdamW(g as AdamWGroupSpec[], o as AdamWOptions), 'AdamW.fromStateDict');
   }
 
   /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */
   static fromStateFile(path: string | URL, options?: RestoreOptions<AdamWHyperparameters>): Promise<AdamW> {
-    return Optimizer.restoreFile(ADAMW_FAMILY, path, options, (f, o, b) => new AdamW(f, o, b));
+    return Optimizer.restoreFile(ADAMW_FAMILY, path, options, (g, o) => new AdamW(g as AdamWGroupSpec[], o as AdamWOptions));
   }
 }

@@ -10,7 +10,7 @@
  * guessing which order was meant.
  */
 import type { BackendChoice, BackendName, Kernel } from '../kernels/kernel.js';
-import { createKernel, resolveBackend, resolveThreads } from '../kernels/select.js';
+import { createKernel, init, resolveBackend, resolveThreads } from '../kernels/select.js';
 import { assertFits, layoutArena, packArenas, type GroupShape } from '../memory/arena.js';
 import type { Schedule } from '../schedules/index.js';
 import { readFileBytes, writeFileAtomically } from '../state/file.js';
@@ -79,7 +79,6 @@ export interface StepOptions {
 /** Upper bound on a kernel's static data, stacks and control block, for the fit check before instantiation. */
 const STATIC_BYTES_BOUND = 8 << 20;
 
-type Make<H extends CommonHyper, Scalars, T> = (family: Family<H, Scalars>, options: PlannedOptions<H>, backend: BackendName) => T;
 
 export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Scalars> {
   readonly #family: Family<H, Scalars>;
@@ -103,40 +102,62 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
   #broken: Error | undefined;
   readonly #owner: GroupOwner<H>;
 
-  /** @internal */
-  protected static async build<H extends CommonHyper, S extends StateViews, Scalars, T extends Optimizer<H, S, Scalars>>(
-    family: Family<H, Scalars>,
-    groups: unknown,
-    options: unknown,
-    make: Make<H, Scalars, T>,
-  ): Promise<T> {
+  /**
+   * Validates everything, then lays the groups out in one memory, synchronously: the
+   * WebAssembly modules must have been compiled (`await init()`, which `create` does) and, for
+   * threads, workers started (`init({ threads })`).
+   * @internal
+   */
+  protected constructor(family: Family<H, Scalars>, groups: unknown, options: unknown) {
+    this.#family = family;
     const planned = planOptions(family, options);
     const groupPlans = planGroups(family, planned, groups);
-    const backend = resolveBackend(planned.global.backend, family.name);
-    assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(family, groupPlans).flat()), family.name, backend);
-    const optimizer = make(family, planned, backend);
-    await optimizer.#addArena(groupPlans);
-    return optimizer;
-  }
-
-  /** @internal */
-  protected constructor(family: Family<H, Scalars>, options: PlannedOptions<H>, backend: BackendName) {
-    this.#family = family;
-    this.#options = options;
-    this.#backend = backend;
+    this.#backend = resolveBackend(planned.global.backend, family.name);
+    assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(family, groupPlans).flat()), family.name, this.#backend);
+    this.#options = planned;
     this.#owner = {
       family,
       assertIdle: (method) => this.#assertIdle(method),
       assertAlive: (what) => this.#assertAlive(what, 'read'),
     };
+    this.#addArena(groupPlans);
     Object.freeze(this);
   }
 
+  /**
+   * What an async build awaits before constructing: everything validated first (nothing is
+   * compiled or started for bad input), then init() and the workers the first memory's threads need.
+   * @internal
+   */
+  protected static async prepare<H extends CommonHyper, Scalars>(family: Family<H, Scalars>, groups: unknown, options: unknown): Promise<void> {
+    const planned = planOptions(family, options);
+    const groupPlans = planGroups(family, planned, groups);
+    const backend = resolveBackend(planned.global.backend, family.name);
+    assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(family, groupPlans).flat()), family.name, backend);
+    await init();
+  }
+
+  /**
+   * Waits until every worker of the optimizer's threaded memories runs, so that an async build
+   * reports a worker that cannot start; on failure the optimizer is disposed.
+   * @internal
+   */
+  protected static async started<T>(optimizer: T): Promise<T> {
+    const self = optimizer as unknown as Optimizer<CommonHyper, StateViews, unknown>;
+    try {
+      await Promise.all(self.#kernels.map((k) => k.whenStarted?.()));
+    } catch (error) {
+      self.dispose();
+      throw error;
+    }
+    return optimizer;
+  }
+
   /** Creates a kernel for `planned` (one memory) and adds them as groups; on failure nothing is left behind. */
-  async #addArena(planned: readonly PlannedGroup<H>[]): Promise<void> {
-    const total = planned.reduce((n, g) => n + g.tensors.reduce((m, t) => m + t.length, 0), 0);
-    const threads = await resolveThreads(this.#options.global.threads, this.#backend, total, this.#family.name);
-    const kernel = await createKernel(this.#backend, threads);
+  #addArena(planned: readonly PlannedGroup<H>[]): void {
+    const { threads: choice } = this.#options.global;
+    const threads = resolveThreads(choice, this.#backend, totalLength(planned), this.#family.name);
+    const kernel = createKernel(this.#backend, threads, this.#family.name);
     try {
       const layout = layoutArena(kernel.firstFreeByte, shapesOf(this.#family, planned).flat());
       assertFits(layout, this.#family.name, this.#backend);
@@ -250,14 +271,14 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
   }
 
   /**
-   * Adds a group with the optimizer's options as defaults. It gets memory of its own, so the
-   * views of existing tensors stay valid.
+   * Adds a group with the optimizer's options as defaults, synchronously. It gets memory of its
+   * own, so the views of existing tensors stay valid; with threads, its workers join once booted.
    */
-  addParamGroup(spec: GroupSpec<H, string>): Promise<Group<H, S>> {
-    return this.#exclusiveAsync('addParamGroup()', async () => {
+  addParamGroup(spec: GroupSpec<H, string>): Group<H, S> {
+    return this.#exclusive('addParamGroup()', () => {
       const planned = planGroup(this.#family, this.#options, spec, this.#groupCores.length, new Set(this.#byName.keys()));
       assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(this.#family, [planned]).flat()), this.#family.name, this.#backend);
-      await this.#addArena([planned]);
+      this.#addArena([planned]);
       return this.#groups[this.#groups.length - 1]!;
     });
   }
@@ -413,31 +434,27 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     this.#load('loadState()', who, () => fromOptimizerState(decodeState(bytes, who)));
   }
 
-  /** @internal Creates an optimizer shaped like a state dict, then writes it in. */
-  protected static async restore<H extends CommonHyper, S extends StateViews, Scalars, T extends Optimizer<H, S, Scalars>>(
+  /**
+   * Creates an optimizer shaped like a state dict and writes it in, synchronously (after init,
+   * with the workers its threads need). The groups of the first memory are built through the
+   * constructor; a model that was split across memories (addParamGroup) is laid out the same way.
+   * @internal
+   */
+  protected static restore<H extends CommonHyper, S extends StateViews, Scalars, T extends Optimizer<H, S, Scalars>>(
     family: Family<H, Scalars>,
-    read: (who: string) => unknown,
+    dict: unknown,
     options: unknown,
-    make: Make<H, Scalars, T>,
+    make: (groups: unknown, options: unknown) => T,
     who: string,
-  ): Promise<T> {
-    const opts = checkPlainObject(who, 'options', options ?? {});
-    checkKnownKeys(who, 'options', opts, ['backend', 'threads', 'schedule']);
-    const dict = read(who);
-    const groupsInDict = (dict as { groups?: unknown })?.groups;
-    const scheduleFor = restoreSchedules(who, opts.schedule, Array.isArray(groupsInDict) ? groupsInDict : []);
-    const checked = checkStateDict(who, family, dict, { scheduleFor });
-    const planned = planOptions(family, { backend: opts.backend, threads: opts.threads }, who);
-    const backend = resolveBackend(planned.global.backend, who);
-    const groupPlans: PlannedGroup<H>[] = checked.groups.map((g) => ({
-      hyper: g.hyper,
-      tensors: g.tensors.map((t) => ({ name: t.name, length: t.size, init: undefined })),
-    }));
-    // A model that was split across memories (addParamGroup) is laid out the same way again.
-    const arenas = packArenas(STATIC_BYTES_BOUND, shapesOf(family, groupPlans), who, backend);
-    const optimizer = make(family, planned, backend);
+  ): T {
+    const { checked, arenas, specs, global } = planRestore(family, dict, options, who);
+    const [first, end] = arenas[0] ?? [0, 0];
+    const optimizer = make(specs.slice(first, end), global);
     try {
-      for (const [first, end] of arenas) await optimizer.#addArena(groupPlans.slice(first, end));
+      const taken = new Set(optimizer.#byName.keys());
+      for (const [from, to] of arenas.slice(1)) {
+        optimizer.#addArena(specs.slice(from, to).map((spec, k) => planGroup(family, optimizer.#options, spec, from + k, taken)));
+      }
     } catch (error) {
       optimizer.dispose();
       throw error;
@@ -446,23 +463,37 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     return optimizer;
   }
 
-  /** @internal `restore` from bytes. */
+  /** `restore` after init() and the workers its memories need: the async paths (fromState, fromStateFile). */
+  protected static async restoreAsync<H extends CommonHyper, S extends StateViews, Scalars, T extends Optimizer<H, S, Scalars>>(
+    family: Family<H, Scalars>,
+    read: (who: string) => unknown,
+    options: unknown,
+    make: (groups: unknown, options: unknown) => T,
+    who: string,
+  ): Promise<T> {
+    const dict = read(who);
+    planRestore(family, dict, options, who);
+    await init();
+    return Optimizer.started(Optimizer.restore(family, dict, options, make, who));
+  }
+
+  /** @internal `restoreAsync` from bytes. */
   protected static restoreBytes<H extends CommonHyper, S extends StateViews, Scalars, T extends Optimizer<H, S, Scalars>>(
     family: Family<H, Scalars>,
     bytes: Uint8Array,
     options: unknown,
-    make: Make<H, Scalars, T>,
+    make: (groups: unknown, options: unknown) => T,
     who = `${family.name}.fromState`,
   ): Promise<T> {
-    return Optimizer.restore(family, (w) => fromOptimizerState(decodeState(bytes, w)), options, make, who);
+    return Optimizer.restoreAsync(family, (w) => fromOptimizerState(decodeState(bytes, w)), options, make, who);
   }
 
-  /** @internal `restore` from a file; errors name the file. */
+  /** @internal `restoreAsync` from a file; errors name the file. */
   protected static async restoreFile<H extends CommonHyper, S extends StateViews, Scalars, T extends Optimizer<H, S, Scalars>>(
     family: Family<H, Scalars>,
     path: string | URL,
     options: unknown,
-    make: Make<H, Scalars, T>,
+    make: (groups: unknown, options: unknown) => T,
   ): Promise<T> {
     const who = `${family.name}.fromStateFile`;
     const bytes = await readFileBytes(who, path);
@@ -504,6 +535,28 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
 }
 
 const displayPath = (path: string | URL): string => (typeof path === 'string' ? path : path.href);
+
+const totalLength = (groups: readonly PlannedGroup<unknown>[]): number => groups.reduce((n, g) => n + g.tensors.reduce((m, t) => m + t.length, 0), 0);
+
+/**
+ * Everything a restore needs, checked with nothing allocated: the dict, each group as a spec for
+ * the constructor path, how groups split into memories, and the options to build with.
+ */
+function planRestore<H extends CommonHyper>(family: Family<H, unknown>, dict: unknown, options: unknown, who: string) {
+  const opts = checkPlainObject(who, 'options', options ?? {});
+  checkKnownKeys(who, 'options', opts, ['backend', 'threads', 'schedule']);
+  const groupsInDict = (dict as { groups?: unknown } | null | undefined)?.groups;
+  const scheduleFor = restoreSchedules(who, opts.schedule, Array.isArray(groupsInDict) ? groupsInDict : []);
+  const checked = checkStateDict(who, family, dict, { scheduleFor });
+  const planned = planOptions(family, { backend: opts.backend, threads: opts.threads }, who);
+  const backend = resolveBackend(planned.global.backend, who);
+  const groupPlans: PlannedGroup<H>[] = checked.groups.map((g) => ({ hyper: g.hyper, tensors: g.tensors.map((t) => ({ name: t.name, length: t.size, init: undefined })) }));
+  const arenas = packArenas(STATIC_BYTES_BOUND, shapesOf(family, groupPlans), who, backend);
+  const specs = checked.groups.map((g) => ({ ...g.hyper, tensors: g.tensors.map((t) => ({ name: t.name, size: t.size })) }));
+  const { clipGradNorm, nonFinite } = checked.global;
+  const global = { backend: opts.backend, threads: opts.threads, ...(clipGradNorm === undefined ? {} : { clipGradNorm }), nonFinite };
+  return { checked, arenas, specs, global };
+}
 
 /** Each group's tensors as arena shapes. */
 function shapesOf<H extends CommonHyper>(family: Family<H, unknown>, planned: readonly PlannedGroup<H>[]): GroupShape[][] {

@@ -19,22 +19,33 @@ export type SgdwGroup = Group<SgdwHyperparameters, SgdGroupState>;
 
 /** SGD as torch.optim.SGD: momentum, dampening, Nesterov, coupled weight decay, maximize. */
 export class SGD extends Optimizer<SgdHyperparameters, SgdGroupState, SgdScalars> {
-  static create(groups: readonly SgdGroupSpec[], options?: SgdOptions): Promise<SGD> {
-    return Optimizer.build(SGD_FAMILY, groups, options, (f, o, b) => new SGD(f, o, b));
+  /**
+   * Builds the optimizer synchronously: after `await init()` once (or use `create`). Every
+   * input is validated before anything is allocated.
+   */
+  constructor(groups: readonly SgdGroupSpec[], options?: SgdOptions) {
+    super(SGD_FAMILY, groups, options);
   }
 
+  /** `init()` and whatever workers the groups' threads need, then `new SGD(groups, options)`. */
+  static async create(groups: readonly SgdGroupSpec[], options?: SgdOptions): Promise<SGD> {
+    await Optimizer.prepare(SGD_FAMILY, groups, options);
+    return Optimizer.started(new SGD(groups, options));
+  }
+
+  /** Recreates an optimizer from `saveState()` bytes (groups, tensors, hyperparameters, state). */
   static fromState(bytes: Uint8Array, options?: RestoreOptions<SgdHyperparameters>): Promise<SGD> {
-    return Optimizer.restoreBytes(SGD_FAMILY, bytes, options, (f, o, b) => new SGD(f, o, b));
+    return Optimizer.restoreBytes(SGD_FAMILY, bytes, options, (g, o) => new SGD(g as SgdGroupSpec[], o as SgdOptions));
   }
 
-  /** Recreates an optimizer from a `stateDict()` (tensors, groups, hyperparameters, state). */
-  static fromStateDict(dict: StateDict, options?: RestoreOptions<SgdHyperparameters>): Promise<SGD> {
-    return Optimizer.restore(SGD_FAMILY, () => dict, options, (f, o, b) => new SGD(f, o, b), 'SGD.fromStateDict');
+  /** Recreates an optimizer from a `stateDict()`, synchronously (after `await init()`). */
+  static fromStateDict(dict: StateDict, options?: RestoreOptions<SgdHyperparameters>): SGD {
+    return Optimizer.restore(SGD_FAMILY, dict, options, (g, o) => new SGD(g as SgdGroupSpec[], o as SgdOptions), 'SGD.fromStateDict');
   }
 
   /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */
   static fromStateFile(path: string | URL, options?: RestoreOptions<SgdHyperparameters>): Promise<SGD> {
-    return Optimizer.restoreFile(SGD_FAMILY, path, options, (f, o, b) => new SGD(f, o, b));
+    return Optimizer.restoreFile(SGD_FAMILY, path, options, (g, o) => new SGD(g as SgdGroupSpec[], o as SgdOptions));
   }
 }
 
@@ -43,21 +54,32 @@ export class SGD extends Optimizer<SgdHyperparameters, SgdGroupState, SgdScalars
  * (`lr` = α, `momentum` = β1, `weightDecay` = λ, η_t from `schedule`).
  */
 export class SGDW extends Optimizer<SgdwHyperparameters, SgdGroupState, SgdScalars> {
-  static create(groups: readonly SgdwGroupSpec[], options?: SgdwOptions): Promise<SGDW> {
-    return Optimizer.build(SGDW_FAMILY, groups, options, (f, o, b) => new SGDW(f, o, b));
+  /**
+   * Builds the optimizer synchronously: after `await init()` once (or use `create`). Every
+   * input is validated before anything is allocated.
+   */
+  constructor(groups: readonly SgdwGroupSpec[], options?: SgdwOptions) {
+    super(SGDW_FAMILY, groups, options);
   }
 
+  /** `init()` and whatever workers the groups' threads need, then `new SGDW(groups, options)`. */
+  static async create(groups: readonly SgdwGroupSpec[], options?: SgdwOptions): Promise<SGDW> {
+    await Optimizer.prepare(SGDW_FAMILY, groups, options);
+    return Optimizer.started(new SGDW(groups, options));
+  }
+
+  /** Recreates an optimizer from `saveState()` bytes (groups, tensors, hyperparameters, state). */
   static fromState(bytes: Uint8Array, options?: RestoreOptions<SgdwHyperparameters>): Promise<SGDW> {
-    return Optimizer.restoreBytes(SGDW_FAMILY, bytes, options, (f, o, b) => new SGDW(f, o, b));
+    return Optimizer.restoreBytes(SGDW_FAMILY, bytes, options, (g, o) => new SGDW(g as SgdwGroupSpec[], o as SgdwOptions));
   }
 
-  /** Recreates an optimizer from a `stateDict()` (tensors, groups, hyperparameters, state). */
-  static fromStateDict(dict: StateDict, options?: RestoreOptions<SgdwHyperparameters>): Promise<SGDW> {
-    return Optimizer.restore(SGDW_FAMILY, () => dict, options, (f, o, b) => new SGDW(f, o, b), 'SGDW.fromStateDict');
+  /** Recreates an optimizer from a `stateDict()`, synchronously (after `await init()`). */
+  static fromStateDict(dict: StateDict, options?: RestoreOptions<SgdwHyperparameters>): SGDW {
+    return Optimizer.restore(SGDW_FAMILY, dict, options, (g, o) => new SGDW(g as SgdwGroupSpec[], o as SgdwOptions), 'SGDW.fromStateDict');
   }
 
   /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */
   static fromStateFile(path: string | URL, options?: RestoreOptions<SgdwHyperparameters>): Promise<SGDW> {
-    return Optimizer.restoreFile(SGDW_FAMILY, path, options, (f, o, b) => new SGDW(f, o, b));
+    return Optimizer.restoreFile(SGDW_FAMILY, path, options, (g, o) => new SGDW(g as SgdwGroupSpec[], o as SgdwOptions));
   }
 }

@@ -44,7 +44,7 @@ export const SLOT = {
   result: PER_SLICE + 2 * MAX_THREADS,
   /** Per thread: the last generation it woke up for (diagnostics). */
   woke: PER_SLICE + 3 * MAX_THREADS,
-  /** Per thread: 1 while its loop runs; 0 once it has left it, for whatever reason. */
+  /** Per thread: 0 while it starts, 1 while its loop runs, -1 once it has left it, for whatever reason. */
   alive: PER_SLICE + 4 * MAX_THREADS,
 } as const;
 

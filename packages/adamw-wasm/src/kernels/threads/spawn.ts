@@ -1,7 +1,8 @@
 /**
- * Starting workers on each platform: Node's worker_threads (eval source), Web Workers from a
- * Blob URL elsewhere (Deno, browsers). Workers are unref'd in Node once ready, so a process
- * that forgets `dispose()` still exits.
+ * Workers on each platform: Node's worker_threads (eval source), Web Workers from a Blob URL
+ * elsewhere (Deno, browsers). Starting one is synchronous (its first message is queued until it
+ * listens), so optimizers can be built synchronously; the worker joins its kernel's jobs once it
+ * has booted. Workers are unref'd in Node, so a process that forgets `dispose()` still exits.
  */
 import { importNodeBuiltin, isNode } from '../../platform.js';
 import type { WorkerInit } from './worker-source.js';
@@ -20,51 +21,45 @@ interface NodeWorker {
   unref(): void;
   terminate(): Promise<number>;
 }
+type NodeWorkerClass = new (src: string, o: { eval: true; execArgv: string[] }) => NodeWorker;
 
-async function spawnNode(source: string, init: WorkerInit, onExit: ExitListener): Promise<WorkerHandle> {
-  const { Worker } = await importNodeBuiltin<{ Worker: new (src: string, o: { eval: true; execArgv: string[] }) => NodeWorker }>(
-    'worker_threads',
-  );
+let NodeWorkerCtor: NodeWorkerClass | undefined;
+
+/** Node's Worker class needs an async import; init() loads it once so workers start synchronously. */
+export async function loadWorkerSupport(): Promise<void> {
+  if (isNode() && NodeWorkerCtor === undefined) {
+    NodeWorkerCtor = (await importNodeBuiltin<{ Worker: NodeWorkerClass }>('worker_threads')).Worker;
+  }
+}
+
+function spawnNode(source: string, init: WorkerInit, onExit: ExitListener): WorkerHandle {
+  if (NodeWorkerCtor === undefined) throw new Error('adamw-wasm: worker threads are not loaded: call await init() first');
   // No inherited flags: `--input-type=module` would make the eval'd worker ESM, without `require`.
-  const worker = new Worker(source, { eval: true, execArgv: [] });
-  await new Promise<void>((resolve, reject) => {
-    let ready = false;
-    worker.on('message', () => {
-      ready = true;
-      resolve();
-    });
-    worker.on('error', (e) => (ready ? onExit(`worker ${init.index} failed: ${e.message}`) : reject(e)));
-    worker.on('exit', (code) => {
-      if (ready) onExit(`worker ${init.index} exited (code ${code})`);
-      else reject(new Error(`worker ${init.index} exited (code ${code}) before it was ready`));
-    });
-    worker.postMessage(init);
-  });
+  const worker = new NodeWorkerCtor(source, { eval: true, execArgv: [] });
+  worker.on('error', (e) => onExit(`worker ${init.index} failed: ${e.message}`));
+  worker.on('exit', (code) => onExit(`worker ${init.index} exited (code ${code})`));
+  // Queued until the worker listens: nothing to wait for here.
+  worker.postMessage(init);
   worker.unref();
   return { terminate: () => void worker.terminate() };
 }
 
-async function spawnWeb(source: string, init: WorkerInit, onExit: ExitListener): Promise<WorkerHandle> {
+function spawnWeb(source: string, init: WorkerInit, onExit: ExitListener): WorkerHandle {
   const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
   const worker = new Worker(url, { type: 'module' });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      worker.onmessage = () => resolve();
-      worker.onerror = (e) => reject(new Error(`worker ${init.index} failed to start: ${e.message}`));
-      worker.postMessage(init);
-    });
-  } catch (error) {
-    worker.terminate();
-    throw error;
-  } finally {
-    URL.revokeObjectURL(url);
-  }
+  // The blob is needed until the worker has loaded it: it says so with its first message.
+  worker.onmessage = () => URL.revokeObjectURL(url);
   worker.onerror = (e) => onExit(`worker ${init.index} failed: ${e.message}`);
+  worker.postMessage(init);
   return { terminate: () => worker.terminate() };
 }
 
-/** Starts a worker running `source` (see workerProgram) and sends it `init`; resolves once it is ready. */
-export function spawnWorker(source: string, init: WorkerInit, onExit: ExitListener): Promise<WorkerHandle> {
+/**
+ * Starts a worker running `source` (see workerProgram) and gives it `init`, synchronously: the
+ * worker instantiates the module on its own thread and joins the kernel's jobs when it is
+ * ready; any failure or exit is reported to `onExit`.
+ */
+export function spawnWorker(source: string, init: WorkerInit, onExit: ExitListener): WorkerHandle {
   return isNode() ? spawnNode(source, init, onExit) : spawnWeb(source, init, onExit);
 }
 

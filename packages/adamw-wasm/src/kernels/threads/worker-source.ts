@@ -41,14 +41,13 @@ function workerMain(slice: typeof runSlice, job: typeof runJob, sync: SyncOps): 
     // However this thread ends (an exception, process.exit in Node), say so and wake the main
     // thread, which may be blocked waiting on a slice this thread claimed.
     const gone = (): void => {
-      sync.store(i32, s.alive + init.index, 0);
+      sync.store(i32, s.alive + init.index, -1);
       sync.notify(i32, s.done);
     };
     if (node) g.process!.on('exit', gone);
-    sync.store(i32, s.alive + init.index, 1);
-    // Read the generation before saying ready: a job may start the moment the main thread hears it.
+    // Jobs may have run (on the other threads) while this one was starting: join from the next one.
     let seen = sync.load(i32, s.gen);
-    post({ ready: true });
+    sync.store(i32, s.alive + init.index, 1);
     try {
       for (;;) {
         // Jobs come in bursts (the guard, then one update per group): poll briefly before sleeping,
@@ -67,6 +66,8 @@ function workerMain(slice: typeof runSlice, job: typeof runJob, sync: SyncOps): 
   };
   if (node) node.once('message', start);
   else g.onmessage = (e: { data: WorkerInit }) => start(e.data);
+  // Booted: from now on the one message with the kernel's memory needs no waiting.
+  post({ booted: true });
 }
 
 /** Sources of the expressions a worker program is built from. */
