@@ -82,12 +82,14 @@ export async function detectThreads(pkg) {
  * step with `stepAsync()` on that many threads (only call this when detectThreads() is true).
  * Returns what ran and how much was compared.
  */
-export async function replay(pkg, { manifest, data }, { backend = 'auto', threads } = {}) {
+export async function replay(pkg, { manifest, data }, { backend = 'auto', threads, sync = false } = {}) {
   const ref = ([offset, length]) => data.subarray(offset, offset + length);
   const options = { ...manifest.options, backend };
   if (threads !== undefined) options.threads = threads;
   const groups = manifest.groups.map((g) => ({ init: initParams(g), ...g.overrides }));
-  const opt = await pkg[manifest.optimizer].create(groups, options);
+  // `sync`: one `await init()`, then the synchronous constructor (workers join as they boot).
+  const Optimizer = pkg[manifest.optimizer];
+  const opt = sync ? (await pkg.init(), new Optimizer(groups, options)) : await Optimizer.create(groups, options);
   let arrays = 0;
   try {
     const byStep = new Map(manifest.checkpoints.map((c) => [c.step, c]));
@@ -165,6 +167,10 @@ export async function runSmoke(pkg, fixture, { runtime, backend = 'auto', expect
   assert(first.backend === expectBackend, `backend '${backend}' ran '${first.backend}', expected '${expectBackend}'`);
   report.runs.push({ asked: backend, ...first });
   log(`${backend} -> ${first.backend}: ${first.steps} steps, ${first.arrays} arrays bit-identical to PyTorch`);
+  const built = await replay(pkg, fixture, { backend, sync: true });
+  assert(built.backend === expectBackend, `init() + new with backend '${backend}' ran '${built.backend}'`);
+  report.runs.push({ asked: `${backend}, init() + new`, ...built });
+  log(`init() + new, ${backend}: ${built.steps} steps, ${built.arrays} arrays bit-identical to PyTorch`);
   for (const b of forced) {
     const r = await replay(pkg, fixture, { backend: b });
     assert(r.backend === b, `backend '${b}' ran '${r.backend}'`);
@@ -180,6 +186,10 @@ export async function runSmoke(pkg, fixture, { runtime, backend = 'auto', expect
     assert(r.threads === threads, `asked for threads: ${threads}, opt.threads is ${r.threads}`);
     report.runs.push({ asked: `${backend}, threads: ${threads}`, threaded: true, ...r });
     log(`threads: ${threads} (opt.threads = ${r.threads}), stepAsync(): ${r.steps} steps, ${r.arrays} arrays bit-identical to PyTorch`);
+    const s = await replay(pkg, fixture, { backend, threads, sync: true });
+    assert(s.threads === threads, `init() + new with threads: ${threads}: opt.threads is ${s.threads}`);
+    report.runs.push({ asked: `${backend}, threads: ${threads}, init() + new`, threaded: true, ...s });
+    log(`threads: ${threads}, init() + new: ${s.steps} steps, ${s.arrays} arrays bit-identical to PyTorch`);
     threaded = true;
   }
   if (timing) {
