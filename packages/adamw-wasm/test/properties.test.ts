@@ -6,7 +6,7 @@
  *      schedules, groups and gradient streams (±0, subnormals, ±huge, NaN payloads, ±Inf);
  *  P2  saveState() at a random step, restored with fromState() (any backend/threads) or
  *      loadState() into a fresh identical optimizer, resumes bit for bit;
- *  P3  random interleavings of calls, with stepAsync()/addParamGroup() left in flight, follow
+ *  P3  random interleavings of calls, with stepAsync() left in flight (addParamGroup is synchronous), follow
  *      the one-call-at-a-time rule: refused calls throw (or reject) with the busy message and
  *      change nothing, accepted calls behave as on a sequential reference, nothing hangs.
  *
