@@ -32,5 +32,7 @@ export { schedules, normalizedWeightDecay } from './schedules/index.js';
 export type * from './schedules/index.js';
 export type { BackendChoice, BackendName } from './kernels/kernel.js';
 export { init, isBackendAvailable, type InitResult } from './kernels/select.js';
+/** Whether this thread may block waiting for worker threads (false on a browser page's main thread), i.e. whether `step()` works with threads here. */
+export { canBlockHere as canBlock } from './kernels/threads/spawn.js';
 export { MAX_MEMORY_BYTES } from './memory/arena.js';
 export { STATE_FORMAT_VERSION } from './state/index.js';

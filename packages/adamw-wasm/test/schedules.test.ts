@@ -319,3 +319,57 @@ describe('validation', () => {
     }
   });
 });
+
+describe('toJSON / fromJSON', () => {
+  const { toJSON, fromJSON } = schedules;
+  const built = {
+    constant: schedules.constant(),
+    linearWarmup: schedules.linearWarmup({ steps: 7, startFactor: 0.1 }),
+    linear: schedules.linear({ steps: 50, endFactor: 0.25 }),
+    cosine: schedules.cosine({ steps: 30 }),
+    cosineWarmRestarts: schedules.cosineWarmRestarts({ t0: 5, tMult: 2, etaMin: 0.01 }),
+    sequence: schedules.sequence([
+      { schedule: schedules.linearWarmup({ steps: 10 }), steps: 10 },
+      { schedule: schedules.sequence([{ schedule: schedules.constant(), steps: 3 }, { schedule: schedules.cosine({ steps: 20 }) }]), steps: 40 },
+      { schedule: schedules.cosineWarmRestarts({ t0: 8 }), steps: 99 },
+    ]),
+  };
+
+  it('describe every factory with its options, defaults filled in, and rebuild the same function through JSON text', () => {
+    expect(toJSON(built.cosine)).toEqual({ factory: 'cosine', options: { steps: 30, etaMin: 0 } });
+    expect(toJSON(built.linearWarmup)).toEqual({ factory: 'linearWarmup', options: { steps: 7, startFactor: 0.1 } });
+    expect(toJSON(built.sequence)).toMatchObject({ factory: 'sequence', options: [{ steps: 10 }, { steps: 40 }, { steps: 99 }] });
+    for (const [name, schedule] of Object.entries(built)) {
+      const json = toJSON(schedule)!;
+      expect(json.factory).toBe(name);
+      expect(Object.isFrozen(json)).toBe(true);
+      const rebuilt = fromJSON(JSON.parse(JSON.stringify(json)));
+      expect(toJSON(rebuilt)).toEqual(json);
+      for (let t = 0; t < 200; t++) expect(Object.is(rebuilt(t), schedule(t)), `${name} at ${t}`).toBe(true);
+    }
+  });
+
+  it('have no description for hand-written functions, or sequences containing one', () => {
+    const mine = (t: number) => 1 / (1 + t);
+    expect(toJSON(mine)).toBeUndefined();
+    expect(toJSON(schedules.sequence([{ schedule: schedules.constant(), steps: 2 }, { schedule: mine }]))).toBeUndefined();
+    expect(() => toJSON(5 as never)).toThrow(/schedules\.toJSON: schedule must be a function/);
+  });
+
+  it('fromJSON refuses what no factory built, naming the path and the rule', () => {
+    const cases: [unknown, ErrorConstructor, RegExp][] = [
+      [null, TypeError, /schedules\.fromJSON: json must be an object/],
+      [{ factory: 'step', options: {} }, TypeError, /json\.factory must be one of 'constant', 'linearWarmup'/],
+      [{ factory: 'cosine', options: { steps: 0 } }, RangeError, /schedules\.cosine: steps must be an integer >= 1/],
+      [{ factory: 'cosine', options: { steps: 5 }, extra: 1 }, TypeError, /unknown option json\.extra/],
+      [{ factory: 'constant', options: { steps: 5 } }, TypeError, /unknown option json\.options\.steps/],
+      [{ factory: 'sequence', options: {} }, TypeError, /json\.options must be an array of \{ schedule, steps \}/],
+      [{ factory: 'sequence', options: [{ schedule: { factory: 'nope' }, steps: 1 }] }, TypeError, /json\.options\[0\]\.schedule\.factory must be one of/],
+      [{ factory: 'sequence', options: [{ schedule: { factory: 'constant', options: {} }, steps: -1 }, { schedule: { factory: 'constant' } }] }, RangeError, /parts\[0\]\.steps must be an integer >= 0/],
+    ];
+    for (const [json, kind, message] of cases) {
+      expect(() => fromJSON(json as never), JSON.stringify(json)).toThrow(kind);
+      expect(() => fromJSON(json as never), JSON.stringify(json)).toThrow(message);
+    }
+  });
+});

@@ -38,7 +38,7 @@ const CASES: [string, unknown, unknown, ErrorConstructor, RegExp][] = [
   ['unknown group key', [{ size: 1, beta1: 0.9 }], {}, TypeError, /unknown option groups\[0\]\.beta1/],
   ['backend misspelt', [{ size: 1 }], { backend: 'simd' }, TypeError, /options\.backend must be one of 'auto', 'wasm-simd', 'wasm', 'js' \(got "simd"\)/],
   ['groups not an array', { size: 1 }, {}, TypeError, /groups must be an array of parameter groups/],
-  ['no groups', [], {}, RangeError, /groups must be a non-empty array/],
+  ['no groups, bad options', [], { lr: -1 }, RangeError, /options\.lr must be >= 0/],
   ['group not an object', [5], {}, TypeError, /groups\[0\] must be an object \(got 5\)/],
   ['options not an object', [{ size: 1 }], 'fast', TypeError, /options must be an object/],
   ['a hole in groups', [{ size: 1 }, , { size: 1 }], {}, TypeError, /groups\[1\] must be an object \(got undefined\)/],

@@ -85,6 +85,11 @@ function moduleFor(flavour: ModuleFlavour, who: string): WebAssembly.Module {
   return module;
 }
 
+/** Throws unless init() has compiled what `backend` runs (kernels are then built synchronously). */
+export function assertInitialized(backend: BackendName, who: string): void {
+  if (backend !== 'js') moduleFor(flavourOf[backend], who);
+}
+
 /**
  * A kernel for one arena, synchronously, from the modules init() compiled (create() awaits
  * init() first). A threaded kernel's workers boot on their own; until they join, the calling

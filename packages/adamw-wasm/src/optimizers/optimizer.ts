@@ -10,7 +10,7 @@
  * guessing which order was meant.
  */
 import type { BackendChoice, BackendName, Kernel } from '../kernels/kernel.js';
-import { createKernel, init, resolveBackend, resolveThreads } from '../kernels/select.js';
+import { assertInitialized, createKernel, init, resolveBackend, resolveThreads } from '../kernels/select.js';
 import { assertFits, layoutArena, packArenas, type GroupShape } from '../memory/arena.js';
 import type { Schedule } from '../schedules/index.js';
 import { readFileBytes, writeFileAtomically } from '../state/file.js';
@@ -26,8 +26,9 @@ import {
   type StateToLoad,
 } from './checkpoint.js';
 import type { CommonHyper, Family } from './family.js';
+import { freezeHyper } from './fields.js';
 import { GroupCore, ParamGroup, Tensor, TensorCore, type Group, type GroupOwner, type StateViews } from './param-group.js';
-import { planGroup, planGroups, planOptions, type GlobalOptions, type PlannedGroup, type PlannedOptions } from './plan.js';
+import { planDefaults, planGroup, planGroups, planOptions, type GlobalOptions, type PlannedGroup, type PlannedOptions } from './plan.js';
 import { runAsync, runSync, stepPlan, type StepResult } from './step.js';
 
 export type { StepResult } from './step.js';
@@ -94,6 +95,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
   #kernels: Kernel[] = [];
   #threads = 1;
   #options: PlannedOptions<H>;
+  #defaults: H;
   #stepCount = 0;
   /** The call in flight, if any. */
   #busy: string | undefined;
@@ -104,8 +106,9 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
 
   /**
    * Validates everything, then lays the groups out in one memory, synchronously: the
-   * WebAssembly modules must have been compiled (`await init()`, which `create` does) and, for
-   * threads, workers started (`init({ threads })`).
+   * WebAssembly modules must have been compiled (`await init()`, which `create` does); worker
+   * threads start at once. Without groups there is no memory until `addParamGroup`, and the
+   * options must form a valid group themselves, since that is what later groups inherit.
    * @internal
    */
   protected constructor(family: Family<H, Scalars>, groups: unknown, options: unknown) {
@@ -113,14 +116,17 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     const planned = planOptions(family, options);
     const groupPlans = planGroups(family, planned, groups);
     this.#backend = resolveBackend(planned.global.backend, family.name);
+    assertInitialized(this.#backend, family.name);
     assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(family, groupPlans).flat()), family.name, this.#backend);
     this.#options = planned;
+    this.#defaults = freezeHyper(planDefaults(family, planned, groupPlans.length === 0));
     this.#owner = {
       family,
       assertIdle: (method) => this.#assertIdle(method),
       assertAlive: (what) => this.#assertAlive(what, 'read'),
     };
-    this.#addArena(groupPlans);
+    // No groups yet (an integration adding them as it meets them): no memory until the first.
+    if (groupPlans.length > 0) this.#addArena(groupPlans);
     Object.freeze(this);
   }
 
@@ -195,6 +201,11 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
   /** Every tensor, group by group: a frozen array. */
   get tensors(): readonly Tensor<H, S>[] {
     return this.#tensors;
+  }
+
+  /** What `addParamGroup` fills in for hyperparameters a group does not give (options, preset, family defaults): frozen, like torch's `optimizer.defaults`. */
+  get defaults(): H {
+    return this.#defaults;
   }
 
   /** The tensor named `name` (its views, step count and hyperparameters). */

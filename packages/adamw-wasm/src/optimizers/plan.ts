@@ -137,24 +137,45 @@ export function planGroup<H extends CommonHyper>(
   checkKnownKeys(who, path, spec, ['tensors', 'size', 'init', ...Object.keys(family.schema), ...presetKeys(family)]);
   const tensors = planTensors(who, path, spec, index, taken);
   const presetName = checkPreset(family, who, `${path}.preset`, spec.preset) ?? options.preset;
-  const preset = presetName === undefined ? undefined : family.presets[presetName];
   const groupExplicit = mergeFields(who, path, spec, {} as H, family.schema) as Partial<H>;
+  return { hyper: resolveHyper(family, options, presetName, groupExplicit, path), tensors };
+}
+
+/** group keys > options > the preset > the family's defaults, with the preset's requirements and the family's rules checked. */
+function resolveHyper<H extends CommonHyper>(
+  family: Family<H, unknown>,
+  options: PlannedOptions<H>,
+  presetName: string | undefined,
+  groupExplicit: Partial<H>,
+  path: string,
+): H {
+  const who = family.name;
+  const preset = presetName === undefined ? undefined : family.presets[presetName];
   for (const key of preset?.requires ?? []) {
     if (options.explicit[key] === undefined && groupExplicit[key] === undefined) {
-      throw new TypeError(
-        `${who}: preset '${presetName}' needs ${key} to be given (options.${key} or ${path}.${key}): ${preset?.source} has no default for it`,
-      );
+      const where = path === 'options' ? `options.${key}` : `options.${key} or ${path}.${key}`;
+      throw new TypeError(`${who}: preset '${presetName}' needs ${key} to be given (${where}): ${preset?.source} has no default for it`);
     }
   }
   const hyper = { ...family.defaults, ...preset?.values, ...options.explicit, ...groupExplicit } as H;
   family.check(who, path, hyper);
-  return { hyper, tensors };
+  return hyper;
+}
+
+/**
+ * The hyperparameters a group added later inherits (torch's `optimizer.defaults`). Checked as a
+ * group of their own only when `strict` (an optimizer built without groups): otherwise a preset's
+ * requirement or a family rule may be met by every group instead of by the options.
+ */
+export function planDefaults<H extends CommonHyper>(family: Family<H, unknown>, options: PlannedOptions<H>, strict: boolean): H {
+  if (strict) return resolveHyper(family, options, options.preset, {}, 'options');
+  const preset = options.preset === undefined ? undefined : family.presets[options.preset];
+  return { ...family.defaults, ...preset?.values, ...options.explicit } as H;
 }
 
 export function planGroups<H extends CommonHyper>(family: Family<H, unknown>, options: PlannedOptions<H>, groups: unknown): PlannedGroup<H>[] {
   const who = family.name;
   if (!Array.isArray(groups)) typeError(who, 'groups', 'an array of parameter groups', groups);
-  if (groups.length === 0) rangeError(who, 'groups', 'a non-empty array', groups);
   const taken = new Set<string>();
   // Array.from visits holes (as undefined, refused below), which map would skip.
   return Array.from(groups as unknown[], (raw, i) => planGroup(family, options, raw, i, taken));

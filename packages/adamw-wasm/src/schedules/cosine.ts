@@ -1,5 +1,6 @@
 /** Cosine annealing (torch CosineAnnealingLR) and SGDR warm restarts (CosineAnnealingWarmRestarts). */
 import { checkFactor, checkInteger, checkOptions, checkStep, optional } from '../validate.js';
+import { described } from './json.js';
 import type { Schedule } from './types.js';
 
 /**
@@ -27,7 +28,7 @@ export function cosine(o: CosineOptions): Schedule {
   const opts = checkOptions(who, o, ['steps', 'etaMin']);
   const steps = checkInteger(who, 'steps', opts['steps'], 1);
   const etaMin = optional(opts['etaMin'], 0, (v) => checkFactor(who, 'etaMin', v));
-  return (t) => anneal(etaMin, Math.min(checkStep(who, t), steps), steps);
+  return described((t) => anneal(etaMin, Math.min(checkStep(who, t), steps), steps), { factory: 'cosine', options: { steps, etaMin } });
 }
 
 export interface CosineWarmRestartsOptions {
@@ -51,7 +52,7 @@ export function cosineWarmRestarts(o: CosineWarmRestartsOptions): Schedule {
   const t0 = checkInteger(who, 't0', opts['t0'], 1);
   const tMult = optional(opts['tMult'], 1, (v) => checkInteger(who, 'tMult', v, 1));
   const etaMin = optional(opts['etaMin'], 0, (v) => checkFactor(who, 'etaMin', v));
-  return (t) => {
+  return described((t) => {
     checkStep(who, t);
     if (tMult === 1) return anneal(etaMin, t % t0, t0);
     let tCur = t;
@@ -61,5 +62,5 @@ export function cosineWarmRestarts(o: CosineWarmRestartsOptions): Schedule {
       tI *= tMult;
     }
     return anneal(etaMin, tCur, tI);
-  };
+  }, { factory: 'cosineWarmRestarts', options: { t0, tMult, etaMin } });
 }

@@ -1,12 +1,16 @@
 /** Constant, linear warmup and linear decay (torch LinearLR, transformers' warmup/linear lambdas). */
 import { checkFactor, checkInteger, checkOptions, checkStep, optional } from '../validate.js';
+import { described } from './json.js';
 import type { Schedule } from './types.js';
 
 export function constant(): Schedule {
-  return (t) => {
-    checkStep('schedules.constant', t);
-    return 1;
-  };
+  return described(
+    (t) => {
+      checkStep('schedules.constant', t);
+      return 1;
+    },
+    { factory: 'constant', options: {} },
+  );
 }
 
 /**
@@ -35,7 +39,7 @@ export function linearWarmup(o: LinearWarmupOptions): Schedule {
   const opts = checkOptions(who, o, ['steps', 'startFactor']);
   const steps = checkInteger(who, 'steps', opts['steps'], 0);
   const start = optional(opts['startFactor'], 0, (v) => checkFactor(who, 'startFactor', v));
-  return ramp(who, steps, start, 1);
+  return described(ramp(who, steps, start, 1), { factory: 'linearWarmup', options: { steps, startFactor: start } });
 }
 
 export interface LinearOptions {
@@ -52,5 +56,5 @@ export function linear(o: LinearOptions): Schedule {
   const steps = checkInteger(who, 'steps', opts['steps'], 1);
   const start = optional(opts['startFactor'], 1, (v) => checkFactor(who, 'startFactor', v));
   const end = optional(opts['endFactor'], 0, (v) => checkFactor(who, 'endFactor', v));
-  return ramp(who, steps, start, end);
+  return described(ramp(who, steps, start, end), { factory: 'linear', options: { steps, startFactor: start, endFactor: end } });
 }

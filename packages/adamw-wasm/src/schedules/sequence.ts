@@ -1,5 +1,6 @@
 /** Chaining schedules, e.g. warmup then cosine (torch SequentialLR, transformers' *_with_warmup). */
 import { checkInteger, checkKnownKeys, checkStep, rangeError, typeError } from '../validate.js';
+import { described, descriptionOf, type ScheduleJson } from './json.js';
 import type { Schedule } from './types.js';
 
 export interface SchedulePart {
@@ -41,7 +42,7 @@ export function sequence(parts: readonly [...SchedulePart[], LastSchedulePart]):
     if (!last) start += steps as number;
     if (start > Number.MAX_SAFE_INTEGER) rangeError(who, 'the total steps of all but the last part', '<= Number.MAX_SAFE_INTEGER', start);
   });
-  return (t) => {
+  const step: Schedule = (t) => {
     checkStep(who, t);
     let i = starts.length - 1;
     while (starts[i]! > t) i--; // parts are few; zero-step parts are skipped since their start equals the next one's
@@ -51,4 +52,14 @@ export function sequence(parts: readonly [...SchedulePart[], LastSchedulePart]):
     if (!(eta >= 0 && eta < Infinity)) rangeError(who, what, 'a finite number >= 0', eta);
     return eta;
   };
+  // Describable when every part is (a hand-written part is not).
+  const partJson = schedules.map(descriptionOf);
+  if (partJson.some((json) => json === undefined)) return step;
+  return described(step, {
+    factory: 'sequence',
+    options: partJson.map((json, i) => {
+      const steps = (parts[i] as { steps?: number }).steps;
+      return steps === undefined ? { schedule: json as ScheduleJson } : { schedule: json as ScheduleJson, steps };
+    }),
+  });
 }
