@@ -4,7 +4,7 @@
 //      packages/adamw-wasm/src/kernels/modules.generated.ts, together with the constants the host
 //      shares with the kernels (flags, NORM_BLOCK, hyperparameter block layouts, stack size),
 //      read from the crate itself (examples/abi.rs), never copied by hand;
-//   2. the TypeScript packages with tsup.
+//   2. the TypeScript packages with tsup (adamw-wasm, adamw-wasm-tfjs, the bench CLI).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -133,4 +133,7 @@ function buildPackage(dir) {
 step('wasm', ['crates/adamw-kernels', 'Cargo.toml', 'scripts/build.mjs', 'scripts/wasm-toolchain.mjs'],
   ['packages/adamw-wasm/src/kernels/modules.generated.ts'], buildWasm);
 step('adamw-wasm', ['packages/adamw-wasm'], ['packages/adamw-wasm/dist/index.js'], () => buildPackage('packages/adamw-wasm'));
+step('tfjs', ['packages/tfjs', 'packages/adamw-wasm/dist', 'packages/adamw-wasm/src/validate.ts'], ['packages/tfjs/dist/index.js'], () =>
+  buildPackage('packages/tfjs'),
+);
 step('bench', ['packages/bench', 'packages/adamw-wasm/dist'], ['packages/bench/dist/cli.js'], () => buildPackage('packages/bench'));
