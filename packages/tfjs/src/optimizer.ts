@@ -6,7 +6,7 @@
  * and step count untouched). Each step copies the gradients into the optimizer's memory once,
  * steps, and assigns each updated variable a tensor made from one copy of its parameters.
  */
-import { engine, Optimizer, scalar, tensor, type NamedTensorMap, type Tensor, type Variable } from '@tensorflow/tfjs-core';
+import { engine, Optimizer, scalar, tensor, variable, type NamedTensorMap, type Tensor, type Variable } from '@tensorflow/tfjs-core';
 import { canBlock, schedules, type Schedule } from 'adamw-wasm';
 import { checkNonNegative, typeError, rangeError } from '../../adamw-wasm/src/validate.js';
 import type { Core, FamilySpec, Slot } from './families.js';
@@ -42,8 +42,8 @@ export abstract class WasmOptimizer extends Optimizer {
   readonly #seen = new Map<string, Seen>();
   /** State from setWeights for variables not met yet, by saved name. */
   #pending = new Map<string, SavedVariable>();
-  /** The tensors the last getWeights() returned: ours, disposed by the next call or dispose(). */
-  #snapshot: Tensor[] = [];
+  /** What getWeights() returns, by weight name: the optimizer's own variables (see getWeights). */
+  readonly #exported = new Map<string, Variable>();
   #disposed = false;
 
   protected constructor(family: FamilySpec, options: unknown) {
@@ -244,25 +244,42 @@ export abstract class WasmOptimizer extends Optimizer {
 
   /**
    * `iter`, then each slot's arrays (tfjs's Adam layout: every m, then every v; see weights.ts),
-   * then the step counts that differ from iter. The tensors are the optimizer's: valid until
-   * the next getWeights() or dispose(), which dispose them (model.save encodes them at once).
+   * then the step counts that differ from iter. As with tfjs's Adam the tensors are the
+   * optimizer's own variables (do not dispose them): each call refreshes them to the state as it
+   * is, and dispose() frees them, so saving a model every epoch holds one copy, not one per save.
    */
   override async getWeights(): Promise<NamedTensor[]> {
     this.#assertAlive('getWeights()');
     const iterations = this.#core.stepCount;
-    const out: NamedTensor[] = [{ name: 'iter', tensor: scalar(iterations, 'int32') }];
     const held = this.#core.tensors.map((t) => ({ name: t.name, shape: this.#seen.get(t.name)!.shape, step: t.stepCount, arrays: t.state }));
     const all = [...held, ...[...this.#pending.values()].map((s) => ({ ...s, arrays: s.arrays as Readonly<Record<string, Float32Array | undefined>> }))];
+    const out: NamedTensor[] = [{ name: 'iter', tensor: this.#export('iter', scalar(iterations, 'int32')) }];
     for (const slot of this.#family.slots) {
       for (const v of all) {
         const values = v.arrays[slot.state];
-        if (values !== undefined) out.push({ name: `${v.name}/${slot.suffix}`, tensor: tensor(values.slice(), (v.shape ?? [values.length]) as number[], 'float32') });
+        if (values === undefined) continue;
+        const name = `${v.name}/${slot.suffix}`;
+        out.push({ name, tensor: this.#export(name, tensor(values.slice(), (v.shape ?? [values.length]) as number[], 'float32')) });
       }
     }
-    for (const v of all) if (v.step !== iterations) out.push({ name: `${v.name}/step`, tensor: scalar(v.step, 'int32') });
-    for (const old of this.#snapshot) old.dispose();
-    this.#snapshot = out.map((w) => w.tensor);
+    for (const v of all) {
+      if (v.step !== iterations) out.push({ name: `${v.name}/step`, tensor: this.#export(`${v.name}/step`, scalar(v.step, 'int32')) });
+    }
     return out;
+  }
+
+  /** The optimizer's variable for weight `name`, now holding `value` (which it takes over). */
+  #export(name: string, value: Tensor): Variable {
+    let held = this.#exported.get(name);
+    if (held === undefined || held.isDisposed || !sameShape(held.shape, value.shape)) {
+      held?.dispose();
+      held = variable(value, false);
+      this.#exported.set(name, held);
+    } else {
+      held.assign(value);
+    }
+    value.dispose();
+    return held;
   }
 
   /**
@@ -321,12 +338,12 @@ export abstract class WasmOptimizer extends Optimizer {
     return this.#schedule === undefined ? 'custom' : (schedules.toJSON(this.#schedule) ?? 'custom');
   }
 
-  /** Releases the optimizer's memory and the tensors getWeights() returned. */
+  /** Releases the optimizer's memory and the variables getWeights() returned. */
   override dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const t of this.#snapshot) t.dispose();
-    this.#snapshot = [];
+    for (const v of this.#exported.values()) v.dispose();
+    this.#exported.clear();
     this.#core.dispose();
   }
 }
