@@ -136,4 +136,4 @@ step('adamw-wasm', ['packages/adamw-wasm'], ['packages/adamw-wasm/dist/index.js'
 step('tfjs', ['packages/tfjs', 'packages/adamw-wasm/dist', 'packages/adamw-wasm/src/validate.ts'], ['packages/tfjs/dist/index.js'], () =>
   buildPackage('packages/tfjs'),
 );
-step('bench', ['packages/bench', 'packages/adamw-wasm/dist'], ['packages/bench/dist/cli.js'], () => buildPackage('packages/bench'));
+step('bench', ['packages/bench', 'packages/adamw-wasm/dist', 'packages/tfjs/dist'], ['packages/bench/dist/cli.js'], () => buildPackage('packages/bench'));

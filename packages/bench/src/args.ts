@@ -27,6 +27,10 @@ usage: adamw-bench [options]            (node packages/bench/dist/cli.js [option
   --plot FILE.svg   write an SVG chart (ns/param vs size, log-log) rendered with vega-lite
   --markdown FILE   write the tables and the issue-4 target checks as Markdown
   --from-json FILE  measure nothing: print and render (--plot, --markdown) a recorded --json file
+  --scenario NAME   step (default): the rows above; tfjs: one TensorFlow.js model.fit epoch of a
+                    1M-parameter MLP with tf.train.adam vs adamw-wasm-tfjs's adamw on tfjs's cpu
+                    and wasm backends, and the optimizer's share of the epoch (takes --reps,
+                    --json, --markdown, --quiet; --markdown adds or replaces its own section)
   --no-build        do not build the native bench with cargo (use a binary already built)
   --quiet           no progress output on stderr
   --help            this text
@@ -37,7 +41,10 @@ native (adamw-kernels' scalar reference built with -C target-cpu=native, needs c
 bandwidth (stream: AdamW's access pattern in wasm v128 loads/stores, 28 bytes/param; copy:
 TypedArray.set, read + write counted). "% bw" is a row's GB/s over the best bandwidth row.`;
 
+export type Scenario = 'step' | 'tfjs';
+
 export interface Args {
+  readonly scenario: Scenario;
   readonly sizes: readonly number[];
   readonly backends: readonly BackendId[];
   readonly backendsExplicit: boolean;
@@ -105,8 +112,9 @@ export function parseCliArgs(argv: readonly string[]): Args {
         threads: { type: 'string' },
         reps: { type: 'string', default: '9' },
         steps: { type: 'string' },
-        'min-rep-ms': { type: 'string', default: '25' },
-        budget: { type: 'string', default: '30' },
+        'min-rep-ms': { type: 'string' },
+        budget: { type: 'string' },
+        scenario: { type: 'string', default: 'step' },
         amsgrad: { type: 'boolean', default: false },
         checks: { type: 'boolean', default: false },
         json: { type: 'string' },
@@ -120,6 +128,15 @@ export function parseCliArgs(argv: readonly string[]): Args {
     }));
   } catch (error) {
     fail(error instanceof Error ? error.message.replace(/\. To specify.*$/s, '') : String(error));
+  }
+  const scenario = values.scenario;
+  if (scenario !== 'step' && scenario !== 'tfjs') fail(`--scenario must be step or tfjs (got '${scenario}')`);
+  if (scenario === 'tfjs') {
+    const stepOnly = { sizes: values.sizes ?? values.size, backends: values.backends, threads: values.threads, steps: values.steps, 'min-rep-ms': values['min-rep-ms'], budget: values.budget, plot: values.plot, 'from-json': values['from-json'] };
+    const given = Object.entries(stepOnly).filter(([, v]) => v !== undefined).map(([k]) => `--${k}`);
+    if (values.amsgrad) given.push('--amsgrad');
+    if (values.checks) given.push('--checks');
+    if (given.length > 0) fail(`--scenario tfjs times a fixed model: ${given.join(', ')} ${given.length > 1 ? 'do' : 'does'} not apply`);
   }
   if (values.sizes !== undefined && values.size !== undefined) fail('give --sizes or --size, not both');
   const sizeText = values.sizes ?? values.size;
@@ -139,14 +156,15 @@ export function parseCliArgs(argv: readonly string[]): Args {
   }
 
   return {
+    scenario,
     sizes,
     backends: [...new Set(backends)],
     backendsExplicit: values.backends !== undefined,
     threads,
     reps: positiveInt('reps', values.reps, 10_000),
     steps: values.steps === undefined ? undefined : positiveInt('steps', values.steps, 1_000_000),
-    minRepMs: positiveNumber('min-rep-ms', values['min-rep-ms']),
-    budgetSeconds: positiveNumber('budget', values.budget),
+    minRepMs: positiveNumber('min-rep-ms', values['min-rep-ms'] ?? '25'),
+    budgetSeconds: positiveNumber('budget', values.budget ?? '30'),
     amsgrad: values.amsgrad,
     checks: values.checks ? [...CHECKS] : ['default'],
     json: values.json,

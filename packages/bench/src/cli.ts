@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { HELP, parseCliArgs, UsageError, type Args } from './args.js';
 import { writeJson, type JsonDocument, type RunDescription } from './json.js';
 import { describeMachine, type Machine } from './machine.js';
@@ -12,6 +12,7 @@ import { torchPeer } from './peers/torch.js';
 import { writePlot } from './plot.js';
 import { Progress } from './progress.js';
 import { formatSize } from './report.js';
+import { renderFitText, runTfjsFit, writeFitMarkdown } from './scenarios/tfjs-fit.js';
 import { renderText } from './table.js';
 import { checkTargets } from './targets.js';
 import { measure } from './timing.js';
@@ -36,7 +37,16 @@ function makePeer(backend: BackendId, ctx: PeerContext, threads: readonly number
   }
 }
 
+/** `--scenario tfjs`: the table on stdout, then --json, --markdown (a section of the file). */
+async function tfjsScenario(args: Args, argv: readonly string[], machine: Machine, progress: Progress): Promise<void> {
+  const doc = await runTfjsFit({ reps: args.reps, command: commandLine(argv), machine, progress });
+  console.log(renderFitText(doc));
+  if (args.json) writeFileSync(args.json, `${JSON.stringify(doc, null, 2)}\n`);
+  if (args.markdown) writeFitMarkdown(args.markdown, doc);
+}
+
 const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+const commandLine = (argv: readonly string[]): string => ['node packages/bench/dist/cli.js', ...argv.map(quote)].join(' ');
 
 async function main(argv: readonly string[]): Promise<void> {
   const args = parseCliArgs(argv);
@@ -47,6 +57,7 @@ async function main(argv: readonly string[]): Promise<void> {
   if (args.fromJson) return rerender(args, args.fromJson);
   const machine = describeMachine();
   const progress = new Progress(!args.quiet);
+  if (args.scenario === 'tfjs') return tfjsScenario(args, argv, machine, progress);
   const notes = new Set<string>();
   const note = (message: string) => void notes.add(message);
   if (args.reps < 5) note(`--reps ${args.reps}: fewer than 5 repetitions, medians are rough`);
@@ -81,9 +92,8 @@ async function main(argv: readonly string[]): Promise<void> {
   for (const peer of peers) await peer.close?.();
   progress.clear();
 
-  const command = ['node packages/bench/dist/cli.js', ...argv.map(quote)].join(' ');
   const config: RunDescription = {
-    command,
+    command: commandLine(argv),
     sizes: args.sizes,
     backends: args.backends,
     threads,

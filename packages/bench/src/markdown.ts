@@ -7,7 +7,7 @@ import type { Result } from './types.js';
 
 const row = (cells: readonly string[]): string => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   return [row(header), row(header.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(row)];
 }
 
@@ -43,10 +43,10 @@ export function renderMarkdown(file: string, input: MarkdownInput): string {
   if (input.jsonFile) out.push(`Raw numbers: [${link(input.jsonFile)}](${link(input.jsonFile)}).`, '');
   if (input.targets.length) {
     out.push('## Targets (issue 4; wasm-simd, 1 thread, medians of this run)', '');
-    out.push(...table(['target', 'measured', 'status'], input.targets.map((t) => [t.target, t.measured, t.met === undefined ? 'not measured' : t.met ? 'met' : '**missed**'])), '');
+    out.push(...markdownTable(['target', 'measured', 'status'], input.targets.map((t) => [t.target, t.measured, t.met === undefined ? 'not measured' : t.met ? 'met' : '**missed**'])), '');
   }
   for (const size of sizesOf(input.results)) {
-    out.push(`## ${formatSize(size)} parameters (${size})`, '', ...table(TABLE_HEADER, tableCells(input.results, size)), '');
+    out.push(`## ${formatSize(size)} parameters (${size})`, '', ...markdownTable(TABLE_HEADER, tableCells(input.results, size)), '');
   }
   if (input.notes.length) out.push('## Notes', '', ...input.notes.map((n) => `- ${n}`), '');
   const text = out.join('\n');

@@ -1,13 +1,14 @@
 // The adamw-bench CLI on a tiny size: the shape and sanity of its output, not its timings.
 // Needs only the built CLI (pnpm build): no torch, tfjs or cargo.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseCliArgs, UsageError } from '../src/args.js';
+import { writeFitMarkdown, type FitDocument } from '../src/scenarios/tfjs-fit.js';
 import { median } from '../src/stats.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -125,4 +126,36 @@ describe('adamw-bench argument parsing', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
   });
+});
+
+describe('--scenario tfjs', () => {
+  it('takes only the options that apply to it', () => {
+    expect(parseCliArgs(['--scenario', 'tfjs', '--reps', '3']).scenario).toBe('tfjs');
+    expect(parseCliArgs([]).scenario).toBe('step');
+    expect(() => parseCliArgs(['--scenario', 'fit'])).toThrow(/--scenario must be step or tfjs/);
+    expect(() => parseCliArgs(['--scenario', 'tfjs', '--sizes', '1m', '--amsgrad'])).toThrow(/--sizes, --amsgrad do not apply/);
+  });
+
+  it('times one model.fit epoch per optimizer on tfjs cpu and wasm, and keeps one Markdown section per file', async () => {
+    const json = join(dir, 'fit.json');
+    const md = join(dir, 'fit.md');
+    writeFileSync(md, '# earlier results\n\nkept as they are\n');
+    const argv = [CLI, '--scenario', 'tfjs', '--reps', '1', '--quiet', '--json', json, '--markdown', md];
+    const { stdout } = await run(process.execPath, argv, { timeout: 300_000 });
+    expect(stdout).toMatch(/MLP 784-1024-256-10 \(relu, softmax; 1,068,810 parameters\)/);
+    const doc = JSON.parse(readFileSync(json, 'utf8')) as { model: { params: number; steps: number }; rows: { backend: string; optimizer: string; epochMs: number; optimizerMsPerStep: number; optimizerShare: number; finalLoss: number }[] };
+    expect(doc.model.params).toBeGreaterThanOrEqual(1_000_000);
+    expect(doc.rows.map((r) => `${r.backend}: ${r.optimizer}`)).toEqual(['cpu: tf.train.adam', 'cpu: adamw-wasm-tfjs adamw', 'wasm: tf.train.adam', 'wasm: adamw-wasm-tfjs adamw']);
+    for (const r of doc.rows) {
+      expect(r.epochMs).toBeGreaterThan(0);
+      expect(r.optimizerMsPerStep * doc.model.steps).toBeLessThan(r.epochMs);
+      expect(r.optimizerShare).toBeGreaterThan(0);
+      expect(Number.isFinite(r.finalLoss)).toBe(true);
+    }
+    writeFitMarkdown(md, JSON.parse(readFileSync(json, 'utf8')) as FitDocument); // as a second run would: replaces the section
+    const text = readFileSync(md, 'utf8');
+    expect(text.startsWith('# earlier results\n\nkept as they are\n')).toBe(true);
+    expect(text.match(/## TensorFlow\.js: one model\.fit epoch/g)).toHaveLength(1);
+    expect(text).toMatch(/\| cpu: adamw-wasm-tfjs adamw \| \d+ \| [\d.]+ \| [\d.]+% \| [\d.]+× (faster|slower) \| [\d.]+× (faster|slower) \|/);
+  }, 600_000);
 });

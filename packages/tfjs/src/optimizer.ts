@@ -27,6 +27,33 @@ interface Seen {
   dataId: object;
 }
 
+/** tfjs backends whose `write` copies the values before returning (tfjs-backend-wasm's `move`). */
+const COPYING_BACKENDS = new Set(['wasm']);
+
+/** What tfjs-backend-wasm keeps per tensor, as far as reading one goes. */
+interface WasmBackendShape {
+  readonly dataIdMap?: { get(dataId: object): { memoryOffset?: unknown } | undefined };
+  readonly wasm?: { readonly HEAPU8?: unknown };
+}
+
+/**
+ * A float32 tensor's values, to be copied from at once. tfjs-backend-wasm's dataSync() copies
+ * them out of its heap into a new array (the larger part of a step at 1M parameters), so there
+ * they are read in place when the backend looks as expected; everywhere else through dataSync()
+ * (the cpu backend hands out its own array, without a copy).
+ */
+function valuesOf(t: Tensor): Float32Array {
+  if (engine().backendName === 'wasm') {
+    const backend = engine().backend as unknown as WasmBackendShape;
+    const offset = backend.dataIdMap?.get(t.dataId)?.memoryOffset;
+    const heap = backend.wasm?.HEAPU8;
+    if (typeof offset === 'number' && offset % 4 === 0 && heap instanceof Uint8Array && offset + 4 * t.size <= heap.length) {
+      return new Float32Array(heap.buffer, heap.byteOffset + offset, t.size);
+    }
+  }
+  return t.dataSync() as Float32Array;
+}
+
 const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 export abstract class WasmOptimizer extends Optimizer {
@@ -148,16 +175,20 @@ export abstract class WasmOptimizer extends Optimizer {
       const seen = this.#seen.get(name)!;
       // Assigned outside since our last write (model.setWeights, a loaded checkpoint): start from it.
       if (seen.dataId !== variable.dataId) {
-        t.params.set(variable.dataSync() as Float32Array);
+        t.params.set(valuesOf(variable));
         seen.dataId = variable.dataId;
       }
-      t.grads.set(gradient.dataSync() as Float32Array);
+      t.grads.set(valuesOf(gradient));
     }
     const { skipped } = this.#core.step({ tensors: stepped.map((s) => s.name) });
     if (skipped) return;
+    // tfjs-backend-wasm copies a new tensor's values into its heap at once; other backends may
+    // keep the array itself (cpu for ever, webgl until upload), so they get a copy of ours.
+    const copies = COPYING_BACKENDS.has(engine().backendName);
     for (const { name, variable } of stepped) {
       const seen = this.#seen.get(name)!;
-      const updated = tensor(this.#core.tensor(name).params.slice(), seen.shape as number[], 'float32');
+      const params = this.#core.tensor(name).params;
+      const updated = tensor(copies ? params : params.slice(), seen.shape as number[], 'float32');
       variable.assign(updated);
       updated.dispose();
       seen.dataId = variable.dataId;
@@ -216,7 +247,7 @@ export abstract class WasmOptimizer extends Optimizer {
       if (saved !== undefined) resumed.set(v.name, saved);
     }
     this.#core.addParamGroup({
-      tensors: variables.map((v) => ({ name: v.name, init: v.dataSync() as Float32Array })),
+      tensors: variables.map((v) => ({ name: v.name, init: valuesOf(v) })),
       lr: this.#learningRate,
       weightDecay: this.#weightDecay,
       schedule: this.#schedule,

@@ -1,0 +1,22 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { adamw, init } from 'adamw-wasm-tfjs';
+import { createRequire } from 'node:module'; import { dirname } from 'node:path';
+await init();
+const backend = process.argv[2] ?? 'cpu';
+if (backend === 'wasm') { const w = await import('@tensorflow/tfjs-backend-wasm'); w.setWasmPaths(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + '/'); }
+await tf.setBackend(backend);
+const n = 1 << 20;
+const v = tf.variable(tf.randomNormal([n], 0, 1, 'float32', 3), true, 'big');
+const g = tf.randomNormal([n], 0, 1, 'float32', 4);
+const time = (label, f, reps = 30) => { f(); const ts = []; for (let r = 0; r < reps; r++) { const t = performance.now(); f(); ts.push(performance.now() - t); } ts.sort((a,b)=>a-b); console.log(backend, label.padEnd(28), ts[reps>>1].toFixed(2), 'ms'); };
+const ours = adamw({ learningRate: 1e-3 });
+const theirs = tf.train.adam(1e-3);
+time('adamw applyGradients', () => ours.applyGradients({ big: g }));
+time('tf.train.adam applyGradients', () => theirs.applyGradients({ big: g }));
+time('g.dataSync()', () => g.dataSync());
+const buf = new Float32Array(n);
+time('dataSync + set', () => buf.set(g.dataSync()));
+time('tensor(slice) + dispose', () => tf.tensor(buf.slice(), [n]).dispose());
+time('tensor(view) + dispose', () => tf.tensor(buf, [n]).dispose());
+time('assign(tensor(slice))', () => { const t = tf.tensor(buf.slice(), [n]); v.assign(t); t.dispose(); });
