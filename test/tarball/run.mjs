@@ -1,37 +1,57 @@
 #!/usr/bin/env node
 /**
- * Tarball tests: the package as it would be published, in every runtime it promises.
+ * Tarball tests: the packages as they would be published, in every runtime they promise.
  *
  *   node test/tarball/run.mjs [lint] [node] [ts] [deno] [browser] [--keep]
  *
- * (no suite named = all). Needs a built package (`node scripts/build.mjs`). Packs
- * packages/adamw-wasm with `pnpm pack`, installs the .tgz with `npm install --offline` into a
- * fresh project under the OS temp dir (deleted afterwards unless --keep), then:
- *   lint     publint (strict, on the tarball) and attw (@arethetypeswrong/cli) on the .tgz;
- *            the tarball holds only dist/, README.md, LICENSE, package.json
+ * (no suite named = all). Needs built packages (`node scripts/build.mjs`). Packs
+ * packages/adamw-wasm and packages/tfjs (adamw-wasm-tfjs, the TensorFlow.js adapter; pnpm pack
+ * turns its `workspace:^` into a range) with `pnpm pack`, installs both .tgz with one
+ * `npm install --offline --legacy-peer-deps` into a fresh project under the OS temp dir (deleted
+ * afterwards unless --keep; --legacy-peer-deps: npm must not fetch the tfjs peer), then copies
+ * tfjs-core, tfjs-layers, tfjs-backend-cpu and tfjs-backend-wasm with their dependencies from the
+ * workspace's install into it (no network; pnpm's links dereferenced) and requires adamw-wasm-tfjs
+ * to share the one adamw-wasm. Then:
+ *   lint     for each tarball: publint (strict, on the tarball) and attw (@arethetypeswrong/cli)
+ *            on the .tgz; the tarball holds only dist/, README.md, LICENSE, package.json, and adamw-wasm-tfjs's
+ *            dist imports tfjs-core and adamw-wasm, bundling neither
  *   node     Node ESM (`import`) and CommonJS (`require`): replay the no-FMA PyTorch fixture
- *            bit for bit with 'auto' (must be wasm-simd), 'wasm' and 'js'; step time at 1M
+ *            bit for bit with 'auto' (must be wasm-simd), 'wasm' and 'js'; step time at 1M.
+ *            adamw-wasm-tfjs (smoke/tfjs-smoke.mjs), ESM on tfjs backends 'cpu' and 'wasm', CJS
+ *            on 'cpu': model.fit of a small MLP with adamw() — the loss falls below half, one
+ *            step per batch, no tensor leaked by an epoch, model.save with the optimizer →
+ *            tf.loadLayersModel continues bit-identical
  *   ts       TypeScript consumers (.mts and .cts) compiled with `tsc --strict`, NodeNext,
- *            skipLibCheck off, against the shipped .d.ts/.d.cts, then run
+ *            skipLibCheck off, against the shipped .d.ts/.d.cts, then run; an adamw-wasm-tfjs
+ *            consumer (ts-tfjs/consumer.mts: adamw() as a tf.Optimizer in model.compile) likewise but with
+ *            skipLibCheck on, as tfjs's own .d.ts fail these options; a skipLibCheck-off pass
+ *            must find errors in tfjs's .d.ts only
  *   deno     the same smoke test in Deno (the `deno` npm package's binary)
  *   browser  headless Chromium (playwright-core, /usr/bin/chromium): the smoke page unbundled
  *            (import map to the tarball's dist/index.js), plain and cross-origin isolated
  *            (COOP/COEP), forced 'wasm' and 'js'; the demo (examples/browser) built with Vite
- *            from the installed tarball, plain and isolated; screenshots in test/artifacts/
+ *            from the installed tarball, plain and isolated; screenshots in test/artifacts/.
+ *            The tfjs page (tfjs-page/) built with Vite from the installed tarballs and tfjs,
+ *            tfjs-backend-wasm's .wasm files copied beside it, plain and isolated: the tfjs smoke
+ *            on 'cpu' and 'wasm', adamw() at one thread, and adamw({ threads: 2 }) refused on the
+ *            main thread ("cannot run here"). No webgl: tfjs-backend-webgl is not installed.
  * A threaded variant ({ threads: 2 } + stepAsync()) runs in node, deno and the isolated page.
  * Ends with "N passed, N failed"; exits 1 on any failure.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from './server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
 const PKG_DIR = join(ROOT, 'packages', 'adamw-wasm');
+const TFJS_DIR = join(ROOT, 'packages', 'tfjs');
+/** What a consumer of adamw-wasm-tfjs installs beside it (tfjs-core is its peer), copied from the workspace's install. */
+const TFJS_PACKAGES = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm'];
 const ARTIFACTS = join(ROOT, 'test', 'artifacts');
 const require = createRequire(import.meta.url);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -129,67 +149,205 @@ const describe = (report) =>
   (report.timings?.length ? `; step @1M: ${report.timings.map(timeLabel).join(', ')}` : '') +
   (report.notes?.length ? `; ${report.notes.join('; ')}` : '');
 
+/** The tfjs smoke's report (smoke/tfjs-smoke.mjs): one run per tfjs backend. */
+function recordTfjs(runtime, report, threads = '-') {
+  summary.push({
+    runtime,
+    backend: report.runs[0]?.backend,
+    threads,
+    timings: report.runs.map((r) => `model.fit on tfjs ${r.tfjsBackend} ${r.msPerBatch.toFixed(2)} ms/batch`).join(', '),
+  });
+}
+
+const describeTfjs = (report) =>
+  `tfjs ${report.tfjs}: ` +
+  report.runs
+    .map(
+      (r) =>
+        `${r.tfjsBackend}: loss ${r.firstLoss.toFixed(4)} → ${r.lastLoss.toFixed(4)} in ${r.steps} steps (AdamW on ${r.backend}, ${r.threads} thread${r.threads > 1 ? 's' : ''}), ` +
+        `${r.tensors} tensors before and after an epoch, saved as ${r.className} and loaded: ${r.weights} weights + ${r.optimizerWeights} optimizer tensors bit-identical at step ${r.finalSteps}`,
+    )
+    .join('; ') +
+  (report.notes?.length ? `; ${report.notes.join('; ')}` : '');
+
 // ------------------------------------------------------------------ pack and install
 
 assert(existsSync(join(PKG_DIR, 'dist', 'index.js')), 'packages/adamw-wasm/dist is missing: run `node scripts/build.mjs` first');
+assert(existsSync(join(TFJS_DIR, 'dist', 'index.js')), 'packages/tfjs/dist is missing: run `node scripts/build.mjs` first');
 const work = mkdtempSync(join(tmpdir(), 'adamw-wasm-tarball-'));
 const app = join(work, 'app');
-let tarball;
+let tarball; // adamw-wasm's .tgz
+let tfjsTarball; // adamw-wasm-tfjs's .tgz
+let tfjsReady = false; // tfjs copied into the app
 
-await check('pack the package (pnpm pack) and install the .tgz into a fresh project (npm install --offline)', async () => {
+await check('pack both packages (pnpm pack) and install the two .tgz into a fresh project (one npm install --offline --legacy-peer-deps)', async () => {
   const packDir = join(work, 'pack');
-  await run('pnpm', ['--dir', PKG_DIR, 'pack', '--pack-destination', packDir]);
+  // pnpm pack rewrites adamw-wasm-tfjs's `workspace:^` dependency to a real range.
+  await Promise.all([PKG_DIR, TFJS_DIR].map((dir) => run('pnpm', ['--dir', dir, 'pack', '--pack-destination', packDir])));
   const tgz = readdirSync(packDir).filter((f) => f.endsWith('.tgz'));
-  assert(tgz.length === 1, `pack produced ${tgz.join(', ') || 'nothing'}`);
-  tarball = join(packDir, tgz[0]);
+  const named = (name) => tgz.filter((f) => new RegExp(`^${name}-\\d`).test(f));
+  assert(tgz.length === 2 && named('adamw-wasm').length === 1 && named('adamw-wasm-tfjs').length === 1, `pack produced ${tgz.join(', ') || 'nothing'}`);
+  tarball = join(packDir, named('adamw-wasm')[0]);
+  tfjsTarball = join(packDir, named('adamw-wasm-tfjs')[0]);
   mkdirSync(app, { recursive: true });
   writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'adamw-wasm-consumer', private: true, type: 'module' }, null, 2)}\n`);
-  await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', tarball], { cwd: app });
+  // --legacy-peer-deps: npm must not fetch adamw-wasm-tfjs's peer (@tensorflow/tfjs-core); tfjs comes from the workspace (next check).
+  // An empty npm cache of its own, as on CI: nothing may come from an earlier download.
+  const npmArgs = ['--offline', '--cache', join(work, 'npm-cache'), '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', '--legacy-peer-deps'];
+  await run('npm', ['install', ...npmArgs, tarball, tfjsTarball], { cwd: app });
   const installed = JSON.parse(readFileSync(join(app, 'node_modules', 'adamw-wasm', 'package.json'), 'utf8'));
-  // the consumer's files: smoke scripts, TS consumers, the fixture, the demo's sources
+  const tfjsInstalled = JSON.parse(readFileSync(join(app, 'node_modules', 'adamw-wasm-tfjs', 'package.json'), 'utf8'));
+  const range = tfjsInstalled.dependencies?.['adamw-wasm'];
+  assert(range === `^${installed.version}`, `adamw-wasm-tfjs depends on adamw-wasm "${range}", expected "^${installed.version}"`);
+  // the consumer's files: smoke scripts, TS consumers, the fixture, the demo's and the tfjs page's sources
   cpSync(join(HERE, 'smoke'), join(app, 'smoke'), { recursive: true });
   cpSync(join(HERE, 'ts'), join(app, 'ts'), { recursive: true });
+  // (The workspace's type-check excludes ts-tfjs/: @tensorflow/* resolves from the app only.)
+  cpSync(join(HERE, 'ts-tfjs'), join(app, 'ts-tfjs'), { recursive: true });
   mkdirSync(join(app, 'fixture'));
   for (const ext of ['json', 'bin']) {
     cpSync(join(ROOT, 'test', 'fixtures', 'torch-nofma', `adamw-default.${ext}`), join(app, 'fixture', `adamw-default.${ext}`));
   }
   cpSync(join(ROOT, 'examples', 'browser'), join(app, 'demo-src'), { recursive: true, filter: (f) => !f.includes('node_modules') && !f.endsWith('README.md') });
-  return `${relative(work, tarball)} (${(readFileSync(tarball).length / 1024).toFixed(1)} KiB) → ${app}/node_modules/adamw-wasm@${installed.version}`;
+  cpSync(join(HERE, 'tfjs-page'), join(app, 'tfjs-src'), { recursive: true });
+  const size = (f) => `${(readFileSync(f).length / 1024).toFixed(1)} KiB`;
+  return (
+    `${relative(work, tarball)} (${size(tarball)}), ${relative(work, tfjsTarball)} (${size(tfjsTarball)}) → ${app}/node_modules/adamw-wasm@${installed.version}, ` +
+    `adamw-wasm-tfjs@${tfjsInstalled.version} (dependencies: adamw-wasm ${range}; peerDependencies: ${Object.entries(tfjsInstalled.peerDependencies ?? {}).map(([n, r]) => `${n} ${r}`).join(', ')})`
+  );
 });
 if (!tarball) {
   console.log(`\ntarball: ${passed} passed, ${failed} failed`);
   process.exit(1);
 }
 
+/** Where Node would find package `name` from directory `from` (node_modules lookup upwards); its real path. */
+function packageDir(name, from) {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return realpathSync(candidate);
+    if (dirname(dir) === dir) throw new Error(`${name} (needed by ${from}) is not installed in the workspace`);
+  }
+}
+
+/**
+ * Copies `names` (as packages/tfjs resolves them) and their "dependencies", recursively, into
+ * the app's node_modules, dereferencing pnpm's links: each dependency is resolved from the real
+ * path of the package that depends on it, placed at the top unless another version holds that
+ * name (then under the dependent's node_modules), and copied once. Returns the copies,
+ * name@version, in the order copied.
+ */
+async function copyFromWorkspace(names) {
+  const top = join(app, 'node_modules');
+  const placed = new Map(); // copy's directory → source's real path
+  const copied = [];
+  const queue = names.map((name) => ({ name, from: realpathSync(TFJS_DIR), dependent: app }));
+  while (queue.length > 0) {
+    const { name, from, dependent } = queue.shift();
+    const source = packageDir(name, from);
+    // What the dependent's copy would resolve: the nearest <dir>/node_modules/<name> above it.
+    let visible;
+    for (let dir = dependent; visible === undefined; dir = dirname(dir)) {
+      if (existsSync(join(dir, 'node_modules', name))) visible = join(dir, 'node_modules', name);
+      if (dir === app) break;
+    }
+    if (visible !== undefined && placed.get(visible) === source) continue; // already there
+    if (visible !== undefined && !placed.has(visible)) throw new Error(`${relative(app, visible)} (installed by npm) is in the way of ${source}`);
+    const target = visible === undefined ? join(top, name) : join(dependent, 'node_modules', name);
+    mkdirSync(dirname(target), { recursive: true });
+    await run('cp', ['-RL', source, target]); // -L: pnpm's links as files (cpSync with dereference is ~10× slower here)
+    placed.set(target, source);
+    const manifest = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8'));
+    copied.push(`${relative(top, target)}@${manifest.version}`);
+    for (const dep of Object.keys(manifest.dependencies ?? {})) queue.push({ name: dep, from: source, dependent: target });
+  }
+  return copied;
+}
+
+/** Every copy of package `name` under the app's node_modules, nested ones included. */
+function copiesOf(name, dir = join(app, 'node_modules'), found = []) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.name.startsWith('@')) {
+      copiesOf(name, path, found);
+      continue;
+    }
+    const scope = basename(dir).startsWith('@') ? `${basename(dir)}/` : '';
+    if (`${scope}${entry.name}` === name) found.push(path);
+    if (existsSync(join(path, 'node_modules'))) copiesOf(name, join(path, 'node_modules'), found);
+  }
+  return found;
+}
+
+await check(`tfjs for the consumer, without the network: ${TFJS_PACKAGES.join(', ')} and their dependencies copied from the workspace; one adamw-wasm`, async () => {
+  const copied = await copyFromWorkspace(TFJS_PACKAGES);
+  const appRequire = createRequire(join(app, 'package.json'));
+  const fromAdapter = createRequire(appRequire.resolve('adamw-wasm-tfjs/package.json'));
+  const expected = join(app, 'node_modules', 'adamw-wasm', 'dist', 'index.cjs');
+  assert(realpathSync(fromAdapter.resolve('adamw-wasm')) === realpathSync(expected), `adamw-wasm-tfjs resolves adamw-wasm to ${fromAdapter.resolve('adamw-wasm')}`);
+  for (const name of ['adamw-wasm', '@tensorflow/tfjs-core']) {
+    const copies = copiesOf(name);
+    assert(copies.length === 1, `${copies.length} copies of ${name} in the app: ${copies.map((c) => relative(app, c)).join(', ')}`);
+  }
+  const layers = createRequire(appRequire.resolve('@tensorflow/tfjs-layers/package.json'));
+  assert(layers.resolve('@tensorflow/tfjs-core') === appRequire.resolve('@tensorflow/tfjs-core'), 'tfjs-layers resolves another tfjs-core');
+  tfjsReady = true;
+  return `copied ${copied.join(', ')}; adamw-wasm-tfjs → node_modules/adamw-wasm (the only copy), one tfjs-core`;
+});
+
 // ------------------------------------------------------------------ lint
 
 if (suites.includes('lint')) {
-  await check('tarball contents: dist/, README.md, LICENSE, package.json only', async () => {
-    const list = (await run('tar', ['-tzf', tarball])).trim().split('\n').map((f) => f.replace(/^package\//, ''));
-    const stray = list.filter((f) => !/^(dist\/[^/]+\.(js|cjs|d\.ts|d\.cts)|README\.md|LICENSE|package\.json)$/.test(f));
-    assert(stray.length === 0, `unexpected files in the tarball: ${stray.join(', ')}`);
-    for (const need of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts']) {
-      assert(list.includes(need), `${need} missing from the tarball`);
-    }
-    return list.join(', ');
-  });
+  const tarballs = [
+    { name: 'adamw-wasm', file: tarball, on: 'the tarball' },
+    { name: 'adamw-wasm-tfjs', file: tfjsTarball, on: "adamw-wasm-tfjs's tarball" },
+  ];
+  for (const { name, file, on } of tarballs) {
+    const tfjs = name === 'adamw-wasm-tfjs';
+    await check(`${tfjs ? 'adamw-wasm-tfjs ' : ''}tarball contents: dist/, README.md, LICENSE, package.json only${tfjs ? '; imports adamw-wasm and tfjs-core, bundles neither' : ''}`, async () => {
+      assert(file, `no ${name} tarball`);
+      const list = (await run('tar', ['-tzf', file])).trim().split('\n').map((f) => f.replace(/^package\//, ''));
+      const stray = list.filter((f) => !/^(dist\/[^/]+\.(js|cjs|d\.ts|d\.cts)|README\.md|LICENSE|package\.json)$/.test(f));
+      assert(stray.length === 0, `unexpected files in the tarball: ${stray.join(', ')}`);
+      const needed = ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts'];
+      const missing = needed.filter((need) => !list.includes(need));
+      assert(missing.length === 0, `${missing.join(', ')} missing from the tarball`);
+      let imports = '';
+      if (tfjs) {
+        // The application's tfjs and adamw-wasm must be imported, never bundled (one tfjs engine, one adamw-wasm).
+        for (const [dist, pattern] of [
+          ['index.js', (spec) => new RegExp(`from\\s*["']${spec}["']`)],
+          ['index.cjs', (spec) => new RegExp(`require\\(["']${spec}["']\\)`)],
+        ]) {
+          const code = readFileSync(join(app, 'node_modules', name, 'dist', dist), 'utf8');
+          for (const spec of ['@tensorflow/tfjs-core', 'adamw-wasm']) assert(pattern(spec).test(code), `dist/${dist} does not import ${spec}`);
+          assert(!code.includes('AGFzbQ'), `dist/${dist} embeds wasm: adamw-wasm is bundled`);
+        }
+        imports = '; dist/index.js and index.cjs import @tensorflow/tfjs-core and adamw-wasm (no wasm embedded)';
+      }
+      return list.join(', ') + imports;
+    });
 
-  await check('publint (strict, suggestions included) on the tarball', async () => {
-    const { publint } = await import('publint');
-    const { formatMessage } = await import('publint/utils');
-    const buf = readFileSync(tarball);
-    const tar = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-    const { messages, pkg } = await publint({ pack: { tarball: tar }, level: 'suggestion', strict: true });
-    assert(messages.length === 0, `publint:\n${messages.map((m) => `${m.type}: ${formatMessage(m, pkg) ?? m.code}`).join('\n')}`);
-    return 'no errors, warnings or suggestions';
-  });
+    await check(`publint (strict, suggestions included) on ${on}`, async () => {
+      assert(file, `no ${name} tarball`);
+      const { publint } = await import('publint');
+      const { formatMessage } = await import('publint/utils');
+      const buf = readFileSync(file);
+      const tar = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+      const { messages, pkg } = await publint({ pack: { tarball: tar }, level: 'suggestion', strict: true });
+      assert(messages.length === 0, `publint:\n${messages.map((m) => `${m.type}: ${formatMessage(m, pkg) ?? m.code}`).join('\n')}`);
+      return 'no errors, warnings or suggestions';
+    });
 
-  await check('@arethetypeswrong/cli on the tarball (node10, node16 CJS/ESM, bundler)', async () => {
-    const attw = join(ROOT, 'node_modules', '.bin', 'attw');
-    const out = await run(attw, [tarball, '--format', 'table-flipped']);
-    assert(/No problems found/.test(out), out);
-    return 'No problems found';
-  });
+    await check(`@arethetypeswrong/cli on ${on} (node10, node16 CJS/ESM, bundler)`, async () => {
+      assert(file, `no ${name} tarball`);
+      const attw = join(ROOT, 'node_modules', '.bin', 'attw');
+      const out = await run(attw, [file, '--format', 'table-flipped']);
+      assert(/No problems found/.test(out), out);
+      return 'No problems found';
+    });
+  }
 }
 
 // ------------------------------------------------------------------ node
@@ -205,36 +363,73 @@ if (suites.includes('node')) {
     record(`node ${process.version} CJS`, report);
     return describe(report);
   });
+  await check("Node ESM, adamw-wasm-tfjs: model.fit with adamw() on tfjs 'cpu' and 'wasm'; loss, iterations, no leaked tensors, save/load bit-identical", async () => {
+    assert(tfjsReady, 'tfjs is not installed in the app');
+    const report = parseReport(await run(process.execPath, ['smoke/tfjs-node-esm.mjs'], { cwd: app }));
+    recordTfjs(`node ${process.version} ESM, adamw-wasm-tfjs`, report);
+    return describeTfjs(report);
+  });
+  await check("Node CommonJS, adamw-wasm-tfjs: require() it and tfjs, model.fit with adamw() on tfjs 'cpu'", async () => {
+    assert(tfjsReady, 'tfjs is not installed in the app');
+    const report = parseReport(await run(process.execPath, ['smoke/tfjs-node-cjs.cjs'], { cwd: app }));
+    recordTfjs(`node ${process.version} CJS, adamw-wasm-tfjs`, report);
+    return describeTfjs(report);
+  });
 }
 
 // ------------------------------------------------------------------ TypeScript
 
 if (suites.includes('ts')) {
+  const tsc = require.resolve('typescript/bin/tsc');
+  const compilerOptions = {
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    exactOptionalPropertyTypes: true,
+    skipLibCheck: false,
+    target: 'ES2022',
+    lib: ['ES2022'],
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    types: ['node'],
+    typeRoots: [join(ROOT, 'node_modules', '@types')],
+    outDir: 'ts-out',
+    rootDir: 'ts',
+  };
   await check('TypeScript consumers: tsc --strict (NodeNext, skipLibCheck off) against the shipped types, then run', async () => {
-    const tsconfig = {
-      compilerOptions: {
-        strict: true,
-        noUncheckedIndexedAccess: true,
-        exactOptionalPropertyTypes: true,
-        skipLibCheck: false,
-        target: 'ES2022',
-        lib: ['ES2022'],
-        module: 'NodeNext',
-        moduleResolution: 'NodeNext',
-        types: ['node'],
-        typeRoots: [join(ROOT, 'node_modules', '@types')],
-        outDir: 'ts-out',
-        rootDir: 'ts',
-      },
-      include: ['ts'],
-    };
-    writeFileSync(join(app, 'tsconfig.json'), `${JSON.stringify(tsconfig, null, 2)}\n`);
-    const tsc = require.resolve('typescript/bin/tsc');
+    writeFileSync(join(app, 'tsconfig.json'), `${JSON.stringify({ compilerOptions, include: ['ts'] }, null, 2)}\n`);
     await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app });
     const esm = await run(process.execPath, ['ts-out/consumer.mjs'], { cwd: app });
     const cjs = await run(process.execPath, ['ts-out/consumer.cjs'], { cwd: app });
     summary.push({ runtime: `typescript ${require('typescript/package.json').version} (tsc --strict)`, backend: 'wasm-simd', threads: '-', timings: '' });
     return `${esm.trim()}\n  ${cjs.trim()}`;
+  });
+
+  await check('TypeScript consumer of adamw-wasm-tfjs: tsc --strict (NodeNext) with tfjs, adamw() as a tf.Optimizer in model.compile, then run', async () => {
+    assert(tfjsReady, 'tfjs is not installed in the app');
+    // skipLibCheck ON for this consumer only: tfjs 4.22's own .d.ts do not compile under these
+    // options (DOM names such as HTMLImageElement and WebGLTexture without lib "dom", the global
+    // `Long` of @types/long outside `types`, and tfjs-layers' LayersModel and keras_format types
+    // fail --strict). A second pass with skipLibCheck off must then find errors only there: none
+    // in adamw-wasm-tfjs's or adamw-wasm's shipped .d.ts, nor in the consumer.
+    const tsconfig = { compilerOptions: { ...compilerOptions, skipLibCheck: true, outDir: 'ts-tfjs-out', rootDir: 'ts-tfjs' }, include: ['ts-tfjs'] };
+    writeFileSync(join(app, 'tsconfig.tfjs.json'), `${JSON.stringify(tsconfig, null, 2)}\n`);
+    const [, unskipped] = await Promise.all([
+      run(process.execPath, [tsc, '-p', 'tsconfig.tfjs.json'], { cwd: app }),
+      run(process.execPath, [tsc, '-p', 'tsconfig.tfjs.json', '--skipLibCheck', 'false', '--noEmit'], { cwd: app }).then(
+        () => '',
+        (err) => err.message,
+      ),
+    ]);
+    const out = await run(process.execPath, ['ts-tfjs-out/consumer.mjs'], { cwd: app });
+    const errors = [...unskipped.matchAll(/^(\S+?)\(\d+,\d+\): error TS\d+/gm)].map(([, file]) => file);
+    const tfjsOwn = /^node_modules\/(@tensorflow\/tfjs-[a-z-]+|@webgpu\/types)\//;
+    assert(errors.every((file) => tfjsOwn.test(file)) && (errors.length > 0) === (unskipped !== ''), `with skipLibCheck off:\n${unskipped}`);
+    const where = [...new Set(errors.map((file) => file.match(tfjsOwn)[1]))];
+    summary.push({ runtime: `typescript ${require('typescript/package.json').version} (tsc --strict), adamw-wasm-tfjs`, backend: 'wasm-simd', threads: '-', timings: '' });
+    return (
+      `${out.trim()}\n  with skipLibCheck off: ${errors.length} errors, all in tfjs's own .d.ts (${where.join(', ') || 'none'}); ` +
+      "none in adamw-wasm-tfjs's or adamw-wasm's .d.ts or in the consumer"
+    );
   });
 }
 
@@ -275,6 +470,32 @@ if (suites.includes('browser')) {
     assert(!/from\s*["']adamw-wasm["']|import\(["']adamw-wasm["']\)/.test(js), 'the bundle still imports adamw-wasm');
     assert(js.includes('AGFzbQ'), 'no embedded wasm (base64 of "\\0asm") in the bundle');
     return `vite ${vite.version}: ${assets.map((f) => `assets/${f} ${(readFileSync(join(demoOut, 'assets', f)).length / 1024).toFixed(1)} KiB`).join(', ')}`;
+  });
+
+  const tfjsOut = join(app, 'tfjs-page');
+  await check("Vite: build the tfjs page (test/tarball/tfjs-page) against the installed tarballs and tfjs; tfjs-backend-wasm's .wasm files beside it", async () => {
+    assert(tfjsReady, 'tfjs is not installed in the app');
+    const vite = await import('vite');
+    await vite.build({
+      root: join(app, 'tfjs-src'),
+      base: './',
+      configFile: false,
+      logLevel: 'warn',
+      build: { outDir: tfjsOut, emptyOutDir: true, chunkSizeWarningLimit: 4096 }, // tfjs is big; no warning for it
+    });
+    const assets = readdirSync(join(tfjsOut, 'assets')).filter((f) => f.endsWith('.js'));
+    assert(existsSync(join(tfjsOut, 'index.html')) && assets.length > 0, 'vite produced no index.html or no .js');
+    const js = assets.map((f) => readFileSync(join(tfjsOut, 'assets', f), 'utf8')).join('\n');
+    assert(!/from\s*["'](adamw-wasm(-tfjs)?|@tensorflow\/[^"']+)["']/.test(js), 'the bundle still imports a package');
+    assert(js.includes('AGFzbQ'), "no embedded wasm (base64 of \"\\0asm\") in the bundle: adamw-wasm's kernels are missing");
+    assert(js.includes('adamw-wasm/AdamW'), 'the bundle does not register adamw-wasm-tfjs (tree-shaken?)');
+    // tfjs-backend-wasm fetches its .wasm at run time (setWasmPaths('./') on the page): copy them beside index.html.
+    const wasmDist = join(app, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
+    const wasmFiles = readdirSync(wasmDist).filter((f) => f.endsWith('.wasm'));
+    assert(wasmFiles.length > 0, `no .wasm files in ${wasmDist}`);
+    for (const f of wasmFiles) cpSync(join(wasmDist, f), join(tfjsOut, f));
+    const size = (f) => `${(readFileSync(f).length / 1024).toFixed(1)} KiB`;
+    return `vite ${vite.version}: ${assets.map((f) => `assets/${f} ${size(join(tfjsOut, 'assets', f))}`).join(', ')}; beside it ${wasmFiles.map((f) => `${f} ${size(join(tfjsOut, f))}`).join(', ')}`;
   });
 
   let chromium;
@@ -363,6 +584,29 @@ if (suites.includes('browser')) {
   await demoCheck('plain page', 'plain', 'demo.png');
   await demoCheck('cross-origin isolated page', 'isolated', 'demo-isolated.png');
 
+  const tfjsCheck = (label, server) =>
+    check(`Chromium, tfjs page (Vite build), ${label}: model.fit with adamw() on tfjs 'cpu' and 'wasm'; adamw({ threads: 2 }) refused on the main thread`, async () => {
+      assert(context, 'no browser');
+      assert(existsSync(join(tfjsOut, 'index.html')), 'the tfjs page was not built');
+      const [report] = await open(`${servers[server].url}tfjs-page/index.html`, 'tfjsResult');
+      assert(report.ok === true, `tfjs page failed: ${report.error}`);
+      assert(report.crossOriginIsolated === (server === 'isolated'), `crossOriginIsolated is ${report.crossOriginIsolated}`);
+      assert(report.runs.map((r) => r.tfjsBackend).join() === 'cpu,wasm', `trained on tfjs ${report.runs.map((r) => r.tfjsBackend).join(', ')}`);
+      assert(report.runs.every((r) => r.backend === 'wasm-simd' && r.threads === 1), `adamw() ('auto') ran ${report.runs.map((r) => `${r.backend} × ${r.threads}`).join(', ')}`);
+      // The documented refusal: tfjs steps synchronously, and a page's main thread may not block.
+      assert(/cannot run here/.test(report.threadsRefusal), `adamw({ threads: 2 }) on the main thread: ${report.threadsRefusal ? `threw "${report.threadsRefusal}"` : 'no error'}`);
+      // tfjs-backend-webgl is not installed (nor in the pnpm store): webgl is not tested.
+      const untested = report.registeredBackends.filter((b) => b !== 'cpu' && b !== 'wasm');
+      recordTfjs(`${context.browser()?.version() ?? 'chromium'} ${server === 'isolated' ? 'COOP/COEP' : 'plain'} (Vite), adamw-wasm-tfjs`, report, 'refused (main)');
+      return (
+        `crossOriginIsolated ${report.crossOriginIsolated}; ${describeTfjs(report)}\n  adamw({ threads: 2 }): "${report.threadsRefusal}"` +
+        (untested.length ? `; tfjs backends not tested: ${untested.join(', ')}` : '')
+      );
+    });
+
+  await tfjsCheck('plain page', 'plain');
+  await tfjsCheck('cross-origin isolated page', 'isolated');
+
   await context?.close();
   await servers.plain?.close();
   await servers.isolated?.close();
@@ -374,7 +618,7 @@ if (args.includes('--keep')) console.log(`\nkept ${work}`);
 else rmSync(work, { recursive: true, force: true });
 
 if (summary.length) {
-  console.log('\nwhat each runtime reported (backend of "auto"; threads; one AdamW step at 1,048,576 params):');
+  console.log('\nwhat each runtime reported (backend of "auto"; threads; one AdamW step at 1,048,576 params, or for adamw-wasm-tfjs model.fit per batch):');
   const w = Math.max(...summary.map((s) => s.runtime.length));
   for (const s of summary) console.log(`  ${s.runtime.padEnd(w)}  ${String(s.backend).padEnd(9)}  threads ${s.threads.padEnd(17)}  ${s.timings}`);
 }

@@ -127,6 +127,7 @@ export abstract class WasmOptimizer extends Optimizer {
   }
 
   set schedule(value: Schedule | undefined) {
+    if (typeof value === 'string') typeError(this.#family.name, 'schedule', 'a schedule function, a saved schedule ({ factory, options }) or undefined', value);
     const { schedule } = parseSchedule(this.#family.name, 'schedule', value);
     this.#set('schedule', schedule);
     this.#schedule = schedule;
@@ -168,9 +169,17 @@ export abstract class WasmOptimizer extends Optimizer {
       );
     }
     const stepped = this.#checkGradients(who, variableGradients);
+    // Read before anything joins or changes: a tensor whose data disagrees with its shape (a
+    // lying wrapper) is refused here rather than leaving stale gradients behind.
+    const gradientValues = stepped.map(({ name, gradient }) => {
+      const values = valuesOf(gradient);
+      const size = gradient.shape.reduce((a, b) => a * b, 1);
+      if (values.length !== size) rangeError(who, `the gradient for ${JSON.stringify(name)}`, `${size} values`, values.length);
+      return values;
+    });
     const joining = stepped.filter(({ name }) => !this.#seen.has(name));
     if (joining.length > 0) this.#join(who, joining.map((s) => s.variable));
-    for (const { name, variable, gradient } of stepped) {
+    for (const [i, { name, variable }] of stepped.entries()) {
       const t = this.#core.tensor(name);
       const seen = this.#seen.get(name)!;
       // Assigned outside since our last write (model.setWeights, a loaded checkpoint): start from it.
@@ -178,7 +187,7 @@ export abstract class WasmOptimizer extends Optimizer {
         t.params.set(valuesOf(variable));
         seen.dataId = variable.dataId;
       }
-      t.grads.set(valuesOf(gradient));
+      t.grads.set(gradientValues[i]!);
     }
     const { skipped } = this.#core.step({ tensors: stepped.map((s) => s.name) });
     if (skipped) return;

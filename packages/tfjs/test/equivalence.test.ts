@@ -14,7 +14,7 @@
  * square root, plus a few float32 roundings of a differently ordered formula. An Adam update is
  * at most ~3·lr in size (m̂/√v̂ ≤ (1 − β1)/√(1 − β2) per element), so after T steps the
  * trajectories may differ by ~3e-5 · 3·lr · T before any feedback through the gradients. We
- * allow 1e-4 · lr · T per element (4e-5 for lr = 1e-2, T = 40); measured: 1.7e-6 (cpu). A
+ * allow 1e-4 · lr · T per element (4e-5 for lr = 1e-2, T = 40); measured: 1.7e-6 (cpu and wasm). A
  * control with weightDecay 1e-2 must exceed it, so the check can fail.
  */
 import { describe, expect, it } from 'vitest';

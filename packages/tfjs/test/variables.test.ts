@@ -152,6 +152,12 @@ describe('bad input is refused before anything changes', () => {
       ['not a tensor', good().map((g) => (g.name === b ? { name: b, tensor: new Float32Array(32) } : g)), TypeError, /the gradient for "bad_hidden\/bias" must be a tf\.Tensor/],
       ['not a map or list', 5, TypeError, /variableGradients must be a \{ name: gradient \} map or an array of \{ name, tensor \}/],
       ['an entry without a name', [{ tensor: tf.ones([1]) }], TypeError, /variableGradients\[0\]\.name must be a variable name/],
+      [
+        'a tensor whose data is shorter than its shape',
+        good().map((g) => (g.name === b ? { name: b, tensor: new Proxy(g.tensor, { get: (t, key) => (key === 'dataSync' ? () => new Float32Array(3) : Reflect.get(t, key)) }) } : g)),
+        RangeError,
+        /the gradient for "bad_hidden\/bias" must be 32 values \(got 3\)/,
+      ],
     ];
     for (const [label, input, kind, message] of cases) {
       const before = await snapshot(model, opt);
@@ -183,6 +189,7 @@ describe('bad input is refused before anything changes', () => {
     const opt = adamw();
     expect(() => (opt.learningRate = -1)).toThrow(/^AdamW: learningRate must be >= 0/);
     expect(() => (opt.weightDecay = NaN)).toThrow(/^AdamW: weightDecay must be a number, not NaN/);
+    expect(() => (opt.schedule = 'custom' as never)).toThrow(/^AdamW: schedule must be a schedule function, a saved schedule/);
     expect(opt.learningRate).toBe(1e-3);
   });
 });
