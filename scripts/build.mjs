@@ -4,7 +4,8 @@
 //      packages/adamw-wasm/src/kernels/modules.generated.ts, together with the constants the host
 //      shares with the kernels (flags, NORM_BLOCK, hyperparameter block layouts, stack size),
 //      read from the crate itself (examples/abi.rs), never copied by hand;
-//   2. the TypeScript packages with tsup (adamw-wasm, adamw-wasm-tfjs, the bench CLI).
+//   2. the TypeScript packages with tsup (adamw-wasm, adamw-wasm-tfjs, the bench CLI, the
+//      paper reproduction in examples/paper-repro).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -137,3 +138,6 @@ step('tfjs', ['packages/tfjs', 'packages/adamw-wasm/dist', 'packages/adamw-wasm/
   buildPackage('packages/tfjs'),
 );
 step('bench', ['packages/bench', 'packages/adamw-wasm/dist', 'packages/tfjs/dist'], ['packages/bench/dist/cli.js'], () => buildPackage('packages/bench'));
+step('paper-repro', ['examples/paper-repro/src', 'examples/paper-repro/package.json', 'examples/paper-repro/tsup.config.ts', 'packages/tfjs/dist'], ['examples/paper-repro/dist/cli.js'], () =>
+  buildPackage('examples/paper-repro'),
+);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh Debian machine (idempotent; fast when everything is present):
-# Debian packages for the wasm toolchain and the browser tests, pnpm at the pinned version,
+# Debian packages for the wasm toolchain, the browser tests and the paper reproduction's data, pnpm at the pinned version,
 # the workspace's npm deps. `--bench` also installs PyTorch, a peer the benchmark measures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,8 @@ command -v rustfmt >/dev/null || APT_PACKAGES+=(rustfmt)
 # Headless browser for the tarball tests (test/tarball/run.mjs browser), driven by playwright-core;
 # a font so the demo's screenshot has text.
 APT_PACKAGES+=(chromium fonts-dejavu-core)
+# Fashion-MNIST for the paper reproduction (examples/paper-repro) and its test.
+APT_PACKAGES+=(dataset-fashion-mnist)
 # PyTorch CPU (Debian's 1.13) for adamw-bench's torch rows and for regenerating test fixtures.
 [ "${1:-}" = "--bench" ] && APT_PACKAGES+=(python3-torch python3-numpy)
 missing=()
