@@ -64,13 +64,17 @@ export function cellErrors(runs: readonly RunResult[], config: Pick<ReproConfig,
 /** Seed 1's error, the value every cell of the grid has. */
 const firstSeed = (c: Cell): number => c.errors[0] ?? Infinity;
 
-/** The cell with the lowest mean error over its seeds; single-seed cells count by their one run. */
+/**
+ * The cell with the lowest seed-1 error: every cell has that run, so cells are compared on equal
+ * terms (a mean over three seeds against single runs would favour the single runs' lucky draws).
+ * More seeds then give the chosen cell's spread.
+ */
 export function bestCell(grid: Grid): Cell {
   let best: Cell | undefined;
   for (const row of grid.cells) {
     for (const cell of row) {
       if (cell.errors.length === 0) continue;
-      if (!best || mean(cell.errors) < mean(best.errors)) best = cell;
+      if (!best || firstSeed(cell) < firstSeed(best)) best = cell;
     }
   }
   if (!best) throw new Error(`paper-repro: no runs for ${grid.model} ${grid.method}`);
@@ -193,19 +197,45 @@ export interface Sweep {
   readonly lambdaNorm: number[];
   readonly weightDecay: number[];
   readonly error: number[];
-  /** Best λ_norm and raw λ: the lowest point refined by a parabola in log λ. */
+  /** The lowest point refined by a parabola in log λ (noisy where the valley is flat). */
   readonly bestLambdaNorm: number;
-  readonly bestWeightDecay: number;
+  /**
+   * The largest λ_norm whose error is within `tolerance` of the sweep's best, interpolated in
+   * log λ where the curve crosses that level: the edge of the valley, which is steep and so
+   * located far more reliably than its flat bottom. Null when the sweep never leaves the valley.
+   */
+  readonly edgeLambdaNorm: number | null;
+  /** raw λ = λ_norm · scale at this length. */
+  readonly scale: number;
 }
 
-export function sweeps(runs: readonly RunResult[]): Sweep[] {
+/** Where the error first rises above `level` after the sweep's minimum, interpolated in log λ. */
+function edge(xs: readonly number[], ys: readonly number[], level: number): number | null {
+  const from = ys.indexOf(Math.min(...ys));
+  for (let i = from + 1; i < xs.length; i++) {
+    if (ys[i]! > level) {
+      const [x0, x1] = [Math.log2(xs[i - 1]!), Math.log2(xs[i]!)];
+      const t = (level - ys[i - 1]!) / (ys[i]! - ys[i - 1]!);
+      return 2 ** (x0 + t * (x1 - x0));
+    }
+  }
+  return null;
+}
+
+export function sweeps(runs: readonly RunResult[], tolerance = 0.01): Sweep[] {
   const normalized = runs.filter((r) => r.phase === 'normalized');
   return [...new Set(normalized.map((r) => r.epochs))].sort((a, b) => a - b).map((epochs) => {
     const points = normalized.filter((r) => r.epochs === epochs).sort((a, b) => a.lambdaNorm! - b.lambdaNorm!);
     const lambdaNorm = points.map((r) => r.lambdaNorm!);
     const error = points.map((r) => r.finalTestError);
-    const best = 2 ** smoothedArgmin(lambdaNorm.map(Math.log2), error);
-    const scale = points[0]!.weightDecay / points[0]!.lambdaNorm!;
-    return { epochs, lambdaNorm, weightDecay: points.map((r) => r.weightDecay), error, bestLambdaNorm: best, bestWeightDecay: best * scale };
+    return {
+      epochs,
+      lambdaNorm,
+      weightDecay: points.map((r) => r.weightDecay),
+      error,
+      bestLambdaNorm: 2 ** smoothedArgmin(lambdaNorm.map(Math.log2), error),
+      edgeLambdaNorm: edge(lambdaNorm, error, Math.min(...error) + tolerance),
+      scale: points[0]!.weightDecay / points[0]!.lambdaNorm!,
+    };
   });
 }

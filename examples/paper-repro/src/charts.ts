@@ -25,7 +25,7 @@ export async function render(dir: string, name: string, spec: Spec): Promise<str
 }
 
 const percent = (x: number) => Number((100 * x).toFixed(2));
-const short = (x: number) => (x === 0 ? '0' : x.toExponential(0).replace('e-', 'e−'));
+const short = (x: number) => (x === 0 ? '0' : Number(x.toPrecision(2)).toExponential().replace('e+', 'e').replace('e-', 'e−'));
 
 /**
  * Figure 2: one heatmap per method, side by side, one colour scale for all (clamped a few points
@@ -52,10 +52,10 @@ export function heatmapSpec(model: ModelKind, grids: readonly Grid[], subtitle: 
     data: { values },
     facet: { column: { field: 'method', type: 'nominal', title: null, sort: grids.map((g) => METHOD_LABELS[g.method]), header: { labelFontSize: 13 } } },
     spec: {
-      width: 230,
-      height: 230,
+      width: 250,
+      height: 250,
       encoding: {
-        x: { field: 'decay', type: 'ordinal', sort: { field: 'decayValue' }, title: 'weight decay λ (0 = none)', axis: { labelAngle: 0 } },
+        x: { field: 'decay', type: 'ordinal', sort: { field: 'decayValue' }, title: 'weight decay λ (0 = none)', axis: { labelAngle: -40 } },
         y: { field: 'lr', type: 'ordinal', sort: { field: 'lrValue', order: 'descending' }, title: 'learning rate α' },
       },
       layer: [
@@ -76,7 +76,7 @@ export function heatmapSpec(model: ModelKind, grids: readonly Grid[], subtitle: 
           mark: { type: 'text', fontSize: 10 },
           encoding: {
             text: { field: 'error', type: 'quantitative', format: '.1f' },
-            color: { condition: { test: `datum.error < ${low + 4}`, value: 'white' }, value: 'black' },
+            color: { condition: { test: `datum.error > ${low + 5}`, value: 'white' }, value: 'black' },
           },
         },
       ],
@@ -91,7 +91,7 @@ export function curvesSpec(title: string, subtitle: string[], curves: readonly C
     c.mean.map((m, e) => ({ series: `${c.label} (${c.seeds} seeds)`, epoch: e + 1, mean: percent(m), min: percent(c.min[e]!), max: percent(c.max[e]!) })),
   );
   const low = Math.floor(Math.min(...values.map((v) => v.min)));
-  const high = Math.ceil(Math.min(low + 10, Math.max(...values.map((v) => v.max))));
+  const high = Math.ceil(Math.min(low + 15, Math.max(...values.map((v) => v.max))));
   return {
     title: { text: title, subtitle, anchor: 'start' },
     width: 560,
@@ -102,8 +102,9 @@ export function curvesSpec(title: string, subtitle: string[], curves: readonly C
       color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'top-right', labelLimit: 400 } },
     },
     layer: [
-      { mark: { type: 'area', opacity: 0.2, clip: true }, encoding: { y: { field: 'min', type: 'quantitative', scale: { domain: [low, high] } }, y2: { field: 'max' } } },
-      { mark: { type: 'line', point: true, clip: true }, encoding: { y: { field: 'mean', type: 'quantitative', title: 'test error % (lower is better)' } } },
+      // Early epochs far above the rest are clamped to the top edge rather than cut off.
+      { mark: { type: 'area', opacity: 0.2 }, encoding: { y: { field: 'min', type: 'quantitative', scale: { domain: [low, high], clamp: true } }, y2: { field: 'max' } } },
+      { mark: { type: 'line', point: true }, encoding: { y: { field: 'mean', type: 'quantitative', title: 'test error % (lower is better)' } } },
     ],
   };
 }

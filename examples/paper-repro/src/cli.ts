@@ -131,6 +131,7 @@ async function main(): Promise<void> {
   const earlier: RunResult[] = options.resume && existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as { runs: RunResult[] }).runs : [];
   const started = new Date();
   const runs: RunResult[] = [];
+  let reusedCount = 0;
   const save = () => writeFileSync(resultsFile, `${JSON.stringify({ meta: { ...meta(), config }, runs }, null, 1)}\n`);
   const meta = (): Meta => ({
     machine: `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`,
@@ -141,6 +142,7 @@ async function main(): Promise<void> {
     started: started.toISOString(),
     wallSeconds: Math.round((Date.now() - started.getTime()) / 1000),
     command: options.command,
+    reused: reusedCount,
   });
 
   const workers = Math.max(1, Math.min(options.workers, gridPhase(config).length));
@@ -160,6 +162,7 @@ async function main(): Promise<void> {
     const phase = async (label: string, specs: RunSpec[]) => {
       const reused = specs.map((s) => earlier.find((r) => r.id === s.id)).filter((r): r is RunResult => r !== undefined);
       runs.push(...reused);
+      reusedCount += reused.length;
       const todo = specs.filter((s) => !reused.some((r) => r.id === s.id));
       // Epochs stand in for cost, so the bar and its ETA move evenly over long and short runs.
       const cost = todo.reduce((a, s) => a + s.epochs, 0);

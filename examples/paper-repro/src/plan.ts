@@ -4,7 +4,7 @@
  * setting, and a fine λ sweep at two training lengths for normalized weight decay.
  */
 import { normalizedWeightDecay } from 'adamw-wasm-tfjs';
-import { bestCell, cellErrors, neighbours } from './analysis.js';
+import { bestCell, cellErrors, neighbours, separability } from './analysis.js';
 import { METHODS, type Method, type ModelKind, type RunResult, type RunSpec } from './types.js';
 
 export interface ReproConfig {
@@ -21,7 +21,7 @@ export interface ReproConfig {
   readonly dataSeed: number;
   /** Seeds beyond the first for the best cells (and, on the main model, their neighbours). */
   readonly extraSeeds: number;
-  /** Exponents k of the normalized-decay sweep λ*·2^(k/2) around the main model's best AdamW λ. */
+  /** Exponents k of the normalized-decay sweep λ·2^(k/2) around the edge of the main model's best AdamW row. */
   readonly sweepHalfOctaves: readonly number[];
 }
 
@@ -44,7 +44,7 @@ export const FULL: ReproConfig = {
   testSize: 10000,
   dataSeed: 1,
   extraSeeds: 2,
-  sweepHalfOctaves: [-4, -3, -2, -1, 0, 1, 2, 3, 4],
+  sweepHalfOctaves: [-4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8],
 };
 
 /** `--quick`: every other row and column of the full grid, one model, fewer epochs: a few minutes. */
@@ -126,8 +126,12 @@ export function followUpPhase(config: ReproConfig, done: readonly RunResult[]): 
     specs.push(spec(config, 'seeds', { model: main, method: 'adamw-paper', lr: best.lr, weightDecay: best.weightDecay, seed }));
     specs.push(spec(config, 'restarts', { model: main, method: 'adamw-paper', lr: best.lr, weightDecay: best.weightDecay, seed, schedule: 'warm-restarts' }));
   }
-  // Normalized decay: λ = λ_norm·sqrt(b/(B·T)), swept around the best λ at E and 2E epochs.
-  const centre = best.weightDecay > 0 ? best.weightDecay : Math.min(...config.weightDecays['adamw-paper']);
+  // Normalized decay: λ = λ_norm·sqrt(b/(B·T)), swept at E and 2E epochs around the edge of the
+  // best row's valley (its largest decay within 1 point of the row's best), which is steep and
+  // so moves measurably; the valley's flat bottom does not.
+  const grid = cellErrors(done, config, main, 'adamw-paper');
+  const edgeIndex = separability(grid).largestGoodDecayIndex[best.lrIndex]!;
+  const centre = grid.weightDecays[edgeIndex]! > 0 ? grid.weightDecays[edgeIndex]! : Math.min(...config.weightDecays['adamw-paper']);
   const atE = normalizedWeightDecay({ lambdaNorm: 1, batchSize: config.batchSize, trainingSize: config.trainSize, epochs: config.epochs });
   for (const epochs of [config.epochs, 2 * config.epochs]) {
     const scale = normalizedWeightDecay({ lambdaNorm: 1, batchSize: config.batchSize, trainingSize: config.trainSize, epochs });
