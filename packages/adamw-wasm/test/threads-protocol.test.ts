@@ -46,11 +46,22 @@ function jitteryAtomics(real: typeof Atomics, chance: number, maxMs: number): Sy
   };
 }
 
+/** Atomics' operations as plain functions (so a wrapper can replace one of them). */
+const bound = (real: typeof Atomics): SyncOps => ({
+  load: real.load.bind(real),
+  store: real.store.bind(real),
+  add: real.add.bind(real),
+  compareExchange: real.compareExchange.bind(real),
+  wait: real.wait.bind(real),
+  notify: real.notify.bind(real),
+});
 
 const SHAPES: GroupShape[] = [
   { length: 3 * 4096 + 77, state: ['expAvg', 'expAvgSq', 'maxExpAvgSq'] },
   { length: 9001, state: ['expAvg', 'expAvgSq'] },
   { length: 4096 * 5, state: ['momentumBuffer'] },
+  // Long enough to be split at the production slice length (shorter calls run on the caller).
+  { length: 5 * 16384 + 77, state: ['expAvg', 'expAvgSq'] },
 ];
 
 interface Arena {
@@ -111,6 +122,8 @@ describe('threads protocol under forced preemption', () => {
       const jitter = { chance: 0.05, maxMs: 0.3 };
       const kernel = await ThreadedKernel.create(await compileModule('threads'), threads, {
         spin: 0,
+        // One norm block per slice: every group is split into several slices per thread.
+        minSlice: 4096,
         sync: jitteryAtomics(Atomics, jitter.chance, jitter.maxMs),
         workerSource: workerProgram({ sync: `(${jitteryAtomics.toString()})(Atomics, ${jitter.chance}, ${jitter.maxMs})` }),
       });
@@ -126,11 +139,19 @@ describe('threads protocol under forced preemption', () => {
   }
 
   it('with real Atomics and spinning as in production: every job bit-identical', async () => {
-    const kernel = await ThreadedKernel.create(await compileModule('threads'), cores * 3);
+    // Real Atomics, counted on this thread: the slices it claims show that calls were split.
+    let claims = 0;
+    const counting: SyncOps = {
+      ...bound(Atomics),
+      compareExchange: ((a: Int32Array, i: number, e: number, r: number) => (claims++, Atomics.compareExchange(a, i, e, r))) as SyncOps['compareExchange'],
+    };
+    const kernel = await ThreadedKernel.create(await compileModule('threads'), cores * 3, { sync: counting });
     const threaded = arena(kernel);
     const reference = arena(new JsKernel());
     let jobs = 0;
     for (let seed = 100; jobs < 3_000; seed++) jobs += compareJobs(threaded, reference, seed, 500);
     kernel.dispose();
+    // A quarter of the jobs hit the long group, split into ≥ 5 slices, all of which this thread tries.
+    expect(claims).toBeGreaterThan(jobs);
   }, 60_000);
 });

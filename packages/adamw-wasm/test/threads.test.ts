@@ -15,8 +15,9 @@ type Opt = AdamW | SGD | SGDW;
 const arraysOf = (opt: Opt): Float32Array[] =>
   opt.groups.flatMap((g) => [g.params, ...Object.values(g.state as Record<string, Float32Array>)].map((a) => a.slice()));
 
-// Lengths around the 4096-element norm blocks and thread slices, plus one that is not.
-const SIZES = [1, 4095, 4097, 3 * 4096 + 5, 50_001];
+// Lengths around the 4096-element norm blocks, calls short enough to run on the caller alone,
+// and ones split into several slices per thread.
+const SIZES = [1, 4095, 4097, 3 * 4096 + 5, 50_001, 300_007];
 
 async function trajectory(threads: number, make: (threads: number) => Promise<Opt>, useAsync: boolean): Promise<{ arrays: Float32Array[]; norms: (number | undefined)[] }> {
   const opt = await make(threads);

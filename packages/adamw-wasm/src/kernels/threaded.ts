@@ -1,7 +1,8 @@
 /**
  * The SIMD kernel on N threads over one shared memory: the main thread and N − 1 workers split
- * every call into N contiguous, block-aligned slices, claimed through a control block in
- * shared memory (threads/control.ts; no message per step). Results are bit-identical for any N
+ * every call into contiguous, block-aligned slices, several per thread, claimed through a
+ * control block in shared memory (threads/control.ts; no message per step): a thread the OS
+ * has not scheduled costs at most the one slice it holds, the others take the rest. Results are bit-identical for any N
  * and any assignment of slices to threads: updates are elementwise, and norms are per-block
  * sums added in block order on the main thread.
  *
@@ -13,8 +14,8 @@
 import type { AdamScalars, GroupRegions, Job, Kernel, SgdScalars } from './kernel.js';
 import { NORM_BLOCK } from './kernel.js';
 import { HYPER_BYTES, writeAdamHyper, writeSgdHyper } from './hyper.js';
-import { CONTROL_BYTES, CONTROL_WORDS, MAX_THREADS, OP, SLOT, SPIN_POLLS, STACK_BYTES, type Constants, type SyncOps } from './threads/control.js';
-import { runJob, runSlice, type SliceExports } from './threads/slice.js';
+import { CONTROL_BYTES, CONTROL_WORDS, MAX_SLICES, MAX_THREADS, OP, SLOT, SPIN_POLLS, STACK_BYTES, type Constants, type SyncOps } from './threads/control.js';
+import { claimOwner, runJob, runSlice, type SliceExports } from './threads/slice.js';
 import { canBlockHere, loadWorkerSupport, spawnWorker, type WorkerHandle } from './threads/spawn.js';
 import { WORKER_SOURCE, type WorkerInit } from './threads/worker-source.js';
 import type { KernelExports } from './wasm.js';
@@ -28,6 +29,15 @@ const PAGE_BYTES = 65536;
 const STALL_MS = 10_000;
 
 const align = (n: number, to: number): number => Math.ceil(n / to) * to;
+/**
+ * Slices are at least this long (elements): tens of microseconds of work, against well under a
+ * microsecond to claim one. Calls shorter than two slices run on the calling thread alone,
+ * waking no one: their work is not worth a wake-up, and a worker the OS then preempts while it
+ * holds a slice would cost far more.
+ */
+const MIN_SLICE = 4 * NORM_BLOCK;
+/** Slices per thread at most: enough that one unscheduled thread holds up little. */
+const SLICES_PER_THREAD = 8;
 type Exports = KernelExports & SliceExports & { __stack_pointer: WebAssembly.Global };
 
 /** Substitutes for the protocol's primitives; production uses the defaults. */
@@ -38,6 +48,8 @@ export interface ThreadedOptions {
   readonly workerSource?: string;
   /** Polls before sleeping (default SPIN_POLLS). */
   readonly spin?: number;
+  /** Shortest slice in elements, a multiple of NORM_BLOCK (default 4·NORM_BLOCK). */
+  readonly minSlice?: number;
 }
 
 /** Everything that holds the memory: dropped on dispose, so it can be collected while the kernel is still referenced. */
@@ -60,6 +72,9 @@ export class ThreadedKernel implements Kernel {
   #hyperOffset = -1;
   #partials = -1;
   #gen = 0;
+  /** Slices of the job in flight. */
+  #slices = 1;
+  readonly #minSlice: number;
   #fault: Error | undefined;
 
   /**
@@ -84,7 +99,9 @@ export class ThreadedKernel implements Kernel {
     const constants: Constants = { slot: SLOT, op: OP, normBlock: NORM_BLOCK, spin: options.spin ?? SPIN_POLLS, words: CONTROL_WORDS };
     const i32 = new Int32Array(memory.buffer, control, CONTROL_WORDS);
     const live: Live = { memory, exports, i32, u32: new Uint32Array(memory.buffer, control, CONTROL_WORDS), view: undefined };
-    const kernel = new ThreadedKernel(live, threads, end, constants, options.sync ?? Atomics);
+    const minSlice = options.minSlice ?? MIN_SLICE;
+    if (!(Number.isInteger(minSlice / NORM_BLOCK) && minSlice > 0)) throw new RangeError(`adamw-wasm: minSlice must be a positive multiple of ${NORM_BLOCK} (got ${minSlice})`);
+    const kernel = new ThreadedKernel(live, threads, end, constants, options.sync ?? Atomics, minSlice);
     Atomics.store(i32, SLOT.alive, 1); // the main thread, which claims slices too
     try {
       for (let index = 1; index < threads; index++) {
@@ -126,8 +143,9 @@ export class ThreadedKernel implements Kernel {
     }
   }
 
-  private constructor(live: Live, readonly threads: number, firstFreeByte: number, constants: Constants, sync: SyncOps) {
+  private constructor(live: Live, readonly threads: number, firstFreeByte: number, constants: Constants, sync: SyncOps, minSlice: number) {
     this.#live = live;
+    this.#minSlice = minSlice;
     this.#constants = constants;
     this.#sync = sync;
     this.firstFreeByte = firstFreeByte;
@@ -194,9 +212,28 @@ export class ThreadedKernel implements Kernel {
     for (const [name, value] of Object.entries(fields)) u32[SLOT[name as keyof typeof SLOT]] = value;
     u32[SLOT.op] = op;
     u32[SLOT.length] = length;
-    u32[SLOT.chunk] = align(Math.ceil(length / this.threads), NORM_BLOCK);
+    if (length < 2 * this.#minSlice) {
+      // One slice, run here; the workers are not woken (gen is unchanged) and the job is done.
+      u32[SLOT.chunk] = align(Math.max(1, length), NORM_BLOCK);
+      this.#slices = 1;
+      sync.store(i32, SLOT.slices, 1);
+      sync.store(i32, SLOT.error, 0);
+      sync.store(i32, SLOT.done, 0);
+      runSlice(live.exports, u32, 0, this.#constants);
+      sync.store(i32, SLOT.done, 1);
+      return live;
+    }
+    const wanted = Math.min(MAX_SLICES, this.threads * SLICES_PER_THREAD, Math.ceil(length / this.#minSlice));
+    const chunk = Math.max(NORM_BLOCK, align(Math.ceil(length / Math.max(1, wanted)), NORM_BLOCK));
+    const slices = Math.max(1, Math.ceil(length / chunk));
+    u32[SLOT.chunk] = chunk;
+    this.#slices = slices;
+    sync.store(i32, SLOT.slices, slices);
     sync.store(i32, SLOT.error, 0);
     sync.store(i32, SLOT.done, 0);
+    // Open every slice for the new generation before announcing it; only this thread writes gen.
+    const gen = (sync.load(i32, SLOT.gen) + 1) | 0;
+    for (let slice = 0; slice < slices; slice++) sync.store(i32, SLOT.claim + slice, gen << 7);
     this.#gen = (sync.add(i32, SLOT.gen, 1) + 1) | 0;
     sync.notify(i32, SLOT.gen);
     runJob(sync, i32, this.#gen, 0, this.threads, this.#constants, (slice) => runSlice(live.exports, u32, slice, this.#constants));
@@ -207,11 +244,11 @@ export class ThreadedKernel implements Kernel {
   #blocked(i32: Int32Array, sinceProgress: number): string | undefined {
     const sync = this.#sync;
     const running: string[] = [];
-    for (let slice = 0; slice < this.threads; slice++) {
+    for (let slice = 0; slice < this.#slices; slice++) {
       if (sync.load(i32, SLOT.finished + slice) === this.#gen) continue;
       // Every slice is claimed by now (the main thread claimed whatever was left), and the claim
       // word names the thread running it.
-      const owner = sync.load(i32, SLOT.claim + slice) & 63;
+      const owner = claimOwner(sync.load(i32, SLOT.claim + slice));
       if (sync.load(i32, SLOT.alive + owner) === -1) return `worker ${owner} stopped while running slice ${slice} of a step`;
       running.push(`slice ${slice} on thread ${owner} (woke for job ${sync.load(i32, SLOT.woke + owner)})`);
     }
@@ -228,15 +265,15 @@ export class ThreadedKernel implements Kernel {
 
   #finish({ i32 }: Live): void {
     const failed = this.#sync.load(i32, SLOT.error);
-    if (failed !== 0) this.#failWith(`slice ${failed - 1} of a step failed (on thread ${this.#sync.load(i32, SLOT.claim + failed - 1) & 63})`);
+    if (failed !== 0) this.#failWith(`slice ${failed - 1} of a step failed (on thread ${claimOwner(this.#sync.load(i32, SLOT.claim + failed - 1))})`);
   }
 
   #waitSync(live: Live): void {
     const sync = this.#sync;
     const { i32 } = live;
-    for (let k = 0; k < this.#constants.spin && sync.load(i32, SLOT.done) !== this.threads; k++);
+    for (let k = 0; k < this.#constants.spin && sync.load(i32, SLOT.done) !== this.#slices; k++);
     let progress = Date.now();
-    for (let seen = -1, done = sync.load(i32, SLOT.done); done !== this.threads; done = sync.load(i32, SLOT.done)) {
+    for (let seen = -1, done = sync.load(i32, SLOT.done); done !== this.#slices; done = sync.load(i32, SLOT.done)) {
       if (done !== seen) [seen, progress] = [done, Date.now()];
       this.#checkWaiting(i32, progress);
       sync.wait(i32, SLOT.done, done, 50);
@@ -252,7 +289,7 @@ export class ThreadedKernel implements Kernel {
     try {
       const waitAsync = (Atomics as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: unknown } }).waitAsync;
       let progress = Date.now();
-      for (let seen = -1, done = this.#sync.load(i32, SLOT.done); done !== this.threads; done = this.#sync.load(i32, SLOT.done)) {
+      for (let seen = -1, done = this.#sync.load(i32, SLOT.done); done !== this.#slices; done = this.#sync.load(i32, SLOT.done)) {
         if (done !== seen) [seen, progress] = [done, Date.now()];
         this.#checkWaiting(i32, progress);
         const result = waitAsync?.(i32, SLOT.done, done, 50);
@@ -304,7 +341,7 @@ export class ThreadedKernel implements Kernel {
 
   allFinite(byteOffset: number, length: number): Job<boolean> {
     return this.#job(this.#start(OP.allFinite, { grads: byteOffset }, length), ({ u32 }) => {
-      for (let slice = 0; slice < this.threads; slice++) if (u32[SLOT.result + slice] !== 1) return false;
+      for (let slice = 0; slice < this.#slices; slice++) if (u32[SLOT.result + slice] !== 1) return false;
       return true;
     });
   }

@@ -100,11 +100,19 @@ export function* stepPlan<H extends CommonHyper, S extends StateViews, Scalars>(
   // Every tensor's scalars first (each group's schedule once): a schedule that returns garbage,
   // or scalars that overflow float32, throw before any write.
   const etas = new Map<number, number>();
+  // Tensors sharing their group's hyperparameters (no exclusion) and step count share scalars:
+  // computed and checked once, so a model of many small tensors pays for them once.
+  const shared = new Map<H, Map<number, Scalars>>();
   const scalars = tensors.map((t) => {
     const g = t.group;
     if (!etas.has(g.index)) etas.set(g.index, scheduled(who, g.index, g.hyper.schedule, inputs.stepCount));
     const ctx: StepContext = { step: t.stepsTaken + 1, eta: etas.get(g.index)!, clipCoef };
+    let byStep = shared.get(t.hyper);
+    if (byStep === undefined) shared.set(t.hyper, (byStep = new Map()));
+    const known = byStep.get(ctx.step);
+    if (known !== undefined) return known;
     const s = family.scalars(t.hyper, ctx);
+    byStep.set(ctx.step, s);
     for (const [name, value] of Object.entries(s as Record<string, unknown>)) {
       if (typeof value === 'number' && !Number.isFinite(value)) {
         const whose = t.group.tensors.length === 1 ? `groups[${g.index}]'s hyperparameters give` : `groups[${g.index}]'s hyperparameters give ${tensorLabel(t.name)}`;

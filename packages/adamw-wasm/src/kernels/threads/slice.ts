@@ -33,25 +33,28 @@ export function runSlice(ex: SliceExports, ctrl: Uint32Array, index: number, k: 
   }
 }
 
+/** The thread that claimed a slice, from its claim word; -1 while the slice is open. */
+export const claimOwner = (claim: number): number => (claim & 127) - 1;
+
 /**
- * Claims and runs slices of job `gen` for thread `thread`: its own slice first, then any other
- * still unclaimed, until none is left. A slice's claim word holds the job and the thread that
- * claimed it, `(gen << 6) | thread`; a thread claims a slice by moving that word from an earlier
- * job to its own with a compare-and-swap, so each slice runs exactly once per job, and a thread
- * still holding an older generation (it woke late) can claim nothing. Jobs are compared as serial
- * numbers, so the counter may wrap. A slice that throws is recorded in `error` and still counts
- * as finished, so the main thread never waits on it.
+ * Claims and runs slices of job `gen` for thread `thread`: from its own share of the slices
+ * onwards (so threads start apart and each mostly runs a contiguous range), then any other
+ * still open, until none is left. The main thread opens each slice for the job before starting
+ * it, writing `gen << 7` to its claim word; a thread claims a slice by moving that word to
+ * `(gen << 7) | (1 + thread)` with a compare-and-swap, so each slice runs exactly once per job,
+ * and a thread still holding an older generation (it woke late) matches no open word, whatever
+ * it read of the job's fields. A slice that throws is recorded in `error` and still counts as
+ * finished, so the main thread never waits on it.
  * Uses nothing but its arguments: the worker source embeds this function's text.
  */
-export function runJob(sync: SyncOps, i32: Int32Array, gen: number, thread: number, slices: number, k: Constants, run: (slice: number) => void): void {
+export function runJob(sync: SyncOps, i32: Int32Array, gen: number, thread: number, threads: number, k: Constants, run: (slice: number) => void): void {
   const s = k.slot;
-  const mine = (gen << 6) | 0;
+  const slices = sync.load(i32, s.slices);
+  const open = gen << 7;
+  const first = Math.floor((thread * slices) / threads);
   for (let n = 0; n < slices; n++) {
-    const slice = (thread + n) % slices;
-    const claimed = sync.load(i32, s.claim + slice);
-    // Already claimed for this job (or, seen from a late thread, a later one).
-    if (((mine - (claimed & -64)) | 0) <= 0) continue;
-    if (sync.compareExchange(i32, s.claim + slice, claimed, mine | thread) !== claimed) continue;
+    const slice = (first + n) % slices;
+    if (sync.compareExchange(i32, s.claim + slice, open, open | (thread + 1)) !== open) continue;
     try {
       run(slice);
     } catch {
