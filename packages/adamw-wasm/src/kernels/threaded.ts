@@ -12,7 +12,7 @@
  * by the no-progress watchdog. After any failure every call throws.
  */
 import type { AdamScalars, GroupRegions, Job, Kernel, SgdScalars } from './kernel.js';
-import { NORM_BLOCK } from './kernel.js';
+import { done, NORM_BLOCK } from './kernel.js';
 import { HYPER_BYTES, writeAdamHyper, writeSgdHyper } from './hyper.js';
 import { CONTROL_BYTES, CONTROL_WORDS, MAX_SLICES, MAX_THREADS, OP, SLOT, SPIN_POLLS, STACK_BYTES, type Constants, type SyncOps } from './threads/control.js';
 import { claimOwner, runJob, runSlice, type SliceExports } from './threads/slice.js';
@@ -212,17 +212,6 @@ export class ThreadedKernel implements Kernel {
     for (const [name, value] of Object.entries(fields)) u32[SLOT[name as keyof typeof SLOT]] = value;
     u32[SLOT.op] = op;
     u32[SLOT.length] = length;
-    if (length < 2 * this.#minSlice) {
-      // One slice, run here; the workers are not woken (gen is unchanged) and the job is done.
-      u32[SLOT.chunk] = align(Math.max(1, length), NORM_BLOCK);
-      this.#slices = 1;
-      sync.store(i32, SLOT.slices, 1);
-      sync.store(i32, SLOT.error, 0);
-      sync.store(i32, SLOT.done, 0);
-      runSlice(live.exports, u32, 0, this.#constants);
-      sync.store(i32, SLOT.done, 1);
-      return live;
-    }
     const wanted = Math.min(MAX_SLICES, this.threads * SLICES_PER_THREAD, Math.ceil(length / this.#minSlice));
     const chunk = Math.max(NORM_BLOCK, align(Math.ceil(length / Math.max(1, wanted)), NORM_BLOCK));
     const slices = Math.max(1, Math.ceil(length / chunk));
@@ -317,29 +306,52 @@ export class ThreadedKernel implements Kernel {
     };
   }
 
+  /**
+   * Whether a call of `length` elements runs on the calling thread alone, waking no one: shorter
+   * than two slices, its work is not worth a wake-up, and a worker the OS preempted while it held
+   * a slice would cost far more. The same loops on the same memory: the same bits.
+   */
+  #alone(length: number): Exports | undefined {
+    return length < 2 * this.#minSlice ? this.#usable().exports : undefined;
+  }
+
   adam(r: GroupRegions, s: AdamScalars): Job<void> {
     writeAdamHyper(this.#usable().view!, this.#hyperOffset, s);
     const { expAvg = 0, expAvgSq = 0, maxExpAvgSq = 0 } = r.state;
+    const alone = this.#alone(r.length);
+    if (alone) return done(alone.adam_step(this.#hyperOffset, r.params, r.grads, expAvg, expAvgSq, maxExpAvgSq, r.length));
     const fields = { hyper: this.#hyperOffset, params: r.params, grads: r.grads, stateA: expAvg, stateB: expAvgSq, stateC: maxExpAvgSq };
     return this.#job(this.#start(OP.adam, fields, r.length), () => undefined);
   }
 
   sgd(r: GroupRegions, s: SgdScalars): Job<void> {
     writeSgdHyper(this.#usable().view!, this.#hyperOffset, s);
-    const fields = { hyper: this.#hyperOffset, params: r.params, grads: r.grads, stateA: r.state.momentumBuffer ?? 0 };
+    const buffer = r.state.momentumBuffer ?? 0;
+    const alone = this.#alone(r.length);
+    if (alone) return done(alone.sgd_step(this.#hyperOffset, r.params, r.grads, buffer, r.length));
+    const fields = { hyper: this.#hyperOffset, params: r.params, grads: r.grads, stateA: buffer };
     return this.#job(this.#start(OP.sgd, fields, r.length), () => undefined);
   }
 
+  /** The per-block sums left at `partials`, added in block order: the same total for any number of threads. */
+  #blockTotal(memory: WebAssembly.Memory, length: number): number {
+    let total = 0;
+    for (const b of new Float64Array(memory.buffer, this.#partials, Math.ceil(length / NORM_BLOCK))) total += b;
+    return total;
+  }
+
   sumSquares(byteOffset: number, length: number): Job<number> {
-    // Per-block sums, added in block order here: the same total for any number of threads.
-    return this.#job(this.#start(OP.sumSquares, { grads: byteOffset, out: this.#partials }, length), ({ memory }) => {
-      let total = 0;
-      for (const b of new Float64Array(memory.buffer, this.#partials, Math.ceil(length / NORM_BLOCK))) total += b;
-      return total;
-    });
+    const alone = this.#alone(length);
+    if (alone) {
+      alone.sum_squares_blocks(byteOffset, length, this.#partials);
+      return done(this.#blockTotal(this.#live!.memory, length));
+    }
+    return this.#job(this.#start(OP.sumSquares, { grads: byteOffset, out: this.#partials }, length), ({ memory }) => this.#blockTotal(memory, length));
   }
 
   allFinite(byteOffset: number, length: number): Job<boolean> {
+    const alone = this.#alone(length);
+    if (alone) return done(alone.all_finite(byteOffset, length) === 1);
     return this.#job(this.#start(OP.allFinite, { grads: byteOffset }, length), ({ u32 }) => {
       for (let slice = 0; slice < this.#slices; slice++) if (u32[SLOT.result + slice] !== 1) return false;
       return true;
