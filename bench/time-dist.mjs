@@ -8,8 +8,8 @@
 //        [--threads 1,2,auto] [--guard on,off] [--reps 9] [--min-rep-ms 25] [--json out.json]
 //        [--tensors N]   (split each size into N tensors of transformer-like shapes; default 1)
 import { availableParallelism, cpus } from 'node:os';
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -86,4 +86,5 @@ for (const r of results) {
   const base = one(r);
   console.log(String(r.size).padStart(10), String(r.threads).padStart(8), String(r.used).padStart(5), r.guard.padStart(6), r.nsPerParam.toFixed(3).padStart(9), (base ? `${(r.nsPerParam / base.nsPerParam).toFixed(2)}×` : '').padStart(12));
 }
+if (values.json) mkdirSync(dirname(resolve(values.json)), { recursive: true });
 if (values.json) writeFileSync(values.json, `${JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, tensors: tensorCount, results }, null, 1)}\n`);
