@@ -71,7 +71,7 @@ interface Arena {
 }
 
 function arena(kernel: Kernel): Arena {
-  const layout = layoutArena(kernel.firstFreeByte, SHAPES);
+  const layout = layoutArena(kernel.firstFreeByte, SHAPES.map((shape) => [shape]));
   const buffer = kernel.reserve(layout.endByte);
   const views = layout.groups.map((r) => [r.params, r.grads, ...Object.values(r.state)].map((at) => new Float32Array(buffer, at, r.length)));
   return { kernel, regions: layout.groups, views };

@@ -22,20 +22,32 @@ export interface ArenaLayout {
 
 export const alignUp = (n: number, to = ALIGNMENT): number => Math.ceil(n / to) * to;
 
-export function layoutArena(firstFreeByte: number, shapes: readonly GroupShape[]): ArenaLayout {
+/**
+ * Lays out groups of tensors (each a list of tensor shapes) and returns every tensor's regions,
+ * in order. Within a group each array is laid out for all its tensors back to back (params of
+ * every tensor, then grads, then each state array), each tensor's part aligned: consecutive
+ * tensors stepped with the same scalars then form one run in every array, which one kernel call
+ * can update (the zero padding between them stays zero under every update rule).
+ */
+export function layoutArena(firstFreeByte: number, groups: readonly (readonly GroupShape[])[]): ArenaLayout {
   let cursor = alignUp(firstFreeByte);
   const take = (bytes: number): number => {
     const at = cursor;
     cursor = alignUp(cursor + bytes);
     return at;
   };
-  const groups = shapes.map(({ length, state }): GroupRegions => {
-    const bytes = length * F32_BYTES;
-    const params = take(bytes);
-    const grads = take(bytes);
-    return { length, params, grads, state: Object.fromEntries(state.map((name) => [name, take(bytes)])) };
-  });
-  return { groups, endByte: cursor };
+  const regions: GroupRegions[] = [];
+  for (const tensors of groups) {
+    const sizes = tensors.map(({ length }) => length * F32_BYTES);
+    const params = sizes.map(take);
+    const grads = sizes.map(take);
+    const names = [...new Set(tensors.flatMap((t) => t.state))];
+    const state = new Map(names.map((name) => [name, tensors.map((t, i) => (t.state.includes(name) ? take(sizes[i]!) : -1))]));
+    tensors.forEach(({ length, state: own }, i) => {
+      regions.push({ length, params: params[i]!, grads: grads[i]!, state: Object.fromEntries(own.map((name) => [name, state.get(name)![i]!])) });
+    });
+  }
+  return { groups: regions, endByte: cursor };
 }
 
 const fits = (layout: ArenaLayout): boolean => layout.endByte <= MAX_MEMORY_BYTES;
@@ -62,7 +74,7 @@ export function assertFits(layout: ArenaLayout, who: string, backend: string): v
  */
 export function packArenas(firstFreeByte: number, groups: readonly (readonly GroupShape[])[], who: string, backend: string): [number, number][] {
   const arenas: [number, number][] = [];
-  const layout = (first: number, end: number) => layoutArena(firstFreeByte, groups.slice(first, end).flat());
+  const layout = (first: number, end: number) => layoutArena(firstFreeByte, groups.slice(first, end));
   for (let first = 0; first < groups.length; ) {
     assertFits(layout(first, first + 1), who, backend);
     let end = first + 1;

@@ -117,7 +117,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     const groupPlans = planGroups(family, planned, groups);
     this.#backend = resolveBackend(planned.global.backend, family.name);
     assertInitialized(this.#backend, family.name);
-    assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(family, groupPlans).flat()), family.name, this.#backend);
+    assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(family, groupPlans)), family.name, this.#backend);
     this.#options = planned;
     this.#defaults = freezeHyper(planDefaults(family, planned, groupPlans.length === 0));
     this.#owner = {
@@ -139,7 +139,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     const planned = planOptions(family, options);
     const groupPlans = planGroups(family, planned, groups);
     const backend = resolveBackend(planned.global.backend, family.name);
-    assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(family, groupPlans).flat()), family.name, backend);
+    assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(family, groupPlans)), family.name, backend);
     await init();
   }
 
@@ -165,7 +165,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     const threads = resolveThreads(choice, this.#backend, totalLength(planned), this.#family.name);
     const kernel = createKernel(this.#backend, threads, this.#family.name);
     try {
-      const layout = layoutArena(kernel.firstFreeByte, shapesOf(this.#family, planned).flat());
+      const layout = layoutArena(kernel.firstFreeByte, shapesOf(this.#family, planned));
       assertFits(layout, this.#family.name, this.#backend);
       const buffer = kernel.reserve(layout.endByte);
       let region = 0;
@@ -288,7 +288,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
   addParamGroup(spec: GroupSpec<H, string>): Group<H, S> {
     return this.#exclusive('addParamGroup()', () => {
       const planned = planGroup(this.#family, this.#options, spec, this.#groupCores.length, new Set(this.#byName.keys()));
-      assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(this.#family, [planned]).flat()), this.#family.name, this.#backend);
+      assertFits(layoutArena(STATIC_BYTES_BOUND, shapesOf(this.#family, [planned])), this.#family.name, this.#backend);
       this.#addArena([planned]);
       return this.#groups[this.#groups.length - 1]!;
     });

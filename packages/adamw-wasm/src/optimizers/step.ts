@@ -4,7 +4,8 @@
  * write), then one fused update per tensor. `step()` waits for each job blocking, `stepAsync()`
  * without blocking: one plan, two drivers.
  */
-import type { Job, Kernel } from '../kernels/kernel.js';
+import type { GroupRegions, Job, Kernel, StateName } from '../kernels/kernel.js';
+import { alignUp } from '../memory/arena.js';
 import { show } from '../validate.js';
 import type { CommonHyper, Family, StepContext } from './family.js';
 import { clipCoefficient, firstNonFinite, NonFiniteGradientError, tensorLabel } from './gradient-check.js';
@@ -62,6 +63,42 @@ function* call<T>(who: string, start: () => Job<T>, writing: false | ((why: Erro
   }
 }
 
+/** Whether `b`'s arrays directly follow `a`'s in every array (a group's layout, see layoutArena). */
+function follows(a: GroupRegions, b: GroupRegions): boolean {
+  const after = (at: number) => at + alignUp(a.length * 4);
+  const names = Object.keys(a.state) as StateName[];
+  return (
+    b.params === after(a.params) &&
+    b.grads === after(a.grads) &&
+    names.length === Object.keys(b.state).length &&
+    names.every((name) => b.state[name] === after(a.state[name]!))
+  );
+}
+
+/**
+ * The tensors as runs of consecutive ones on one kernel whose arrays follow one another and
+ * that `together` allows (the same scalars, for updates): one kernel call each, so a model of
+ * many small tensors costs about what one tensor of the same total does.
+ */
+function runs<T extends { readonly kernel: Kernel; readonly regions: GroupRegions }>(
+  tensors: readonly T[],
+  together: (a: number, b: number) => boolean,
+): { kernel: Kernel; regions: GroupRegions; first: number }[] {
+  const out: { kernel: Kernel; regions: GroupRegions; first: number }[] = [];
+  let last: T | undefined;
+  tensors.forEach((t, i) => {
+    const run = out[out.length - 1];
+    if (run && last && t.kernel === run.kernel && follows(last.regions, t.regions) && together(run.first, i)) {
+      // The run grows to the end of this tensor, padding between tensors included (zeros, which every rule keeps zero).
+      run.regions = { ...run.regions, length: (t.regions.params - run.regions.params) / 4 + t.regions.length };
+    } else {
+      out.push({ kernel: t.kernel, regions: t.regions, first: i });
+    }
+    last = t;
+  });
+  return out;
+}
+
 /** The multiplier η_t a group's schedule gives at `stepCount`, checked. */
 function scheduled(who: string, group: number, schedule: CommonHyper['schedule'], stepCount: number): number {
   const eta = schedule === undefined ? 1 : schedule(stepCount);
@@ -86,7 +123,7 @@ export function* stepPlan<H extends CommonHyper, S extends StateViews, Scalars>(
     gradNorm = Math.sqrt(total);
     finite = Number.isFinite(gradNorm);
   } else if (nonFinite !== 'ignore') {
-    for (const { kernel: k, regions: r } of tensors) {
+    for (const { kernel: k, regions: r } of runs(tensors, () => true)) {
       finite = yield* call(who, () => k.allFinite(r.grads, r.length), false);
       if (!finite) break;
     }
@@ -127,9 +164,8 @@ export function* stepPlan<H extends CommonHyper, S extends StateViews, Scalars>(
   // A worker that stopped since the guard ran is refused here, before the first write; one that
   // stops later, between jobs, costs nothing (its slices are taken by the others).
   assertKernelsHealthy(who, inputs.kernels);
-  for (let k = 0; k < tensors.length; k++) {
-    const { kernel, regions } = tensors[k]!;
-    const s = scalars[k]!;
+  for (const { kernel, regions, first } of runs(tensors, (a, b) => scalars[a] === scalars[b])) {
+    const s = scalars[first]!;
     yield* call(who, () => family.run(kernel, regions, s), inputs.broke);
   }
   for (const t of tensors) t.stepsTaken += 1;
