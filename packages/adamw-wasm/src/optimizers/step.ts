@@ -65,14 +65,15 @@ function* call<T>(who: string, start: () => Job<T>, writing: false | ((why: Erro
 
 /** Whether `b`'s arrays directly follow `a`'s in every array (a group's layout, see layoutArena). */
 function follows(a: GroupRegions, b: GroupRegions): boolean {
-  const after = (at: number) => at + alignUp(a.length * 4);
-  const names = Object.keys(a.state) as StateName[];
-  return (
-    b.params === after(a.params) &&
-    b.grads === after(a.grads) &&
-    names.length === Object.keys(b.state).length &&
-    names.every((name) => b.state[name] === after(a.state[name]!))
-  );
+  const size = alignUp(a.length * 4);
+  if (b.params !== a.params + size || b.grads !== a.grads + size) return false;
+  let names = 0;
+  for (const name in a.state) {
+    names++;
+    if (b.state[name as StateName] !== a.state[name as StateName]! + size) return false;
+  }
+  for (const _ in b.state) names--;
+  return names === 0;
 }
 
 /**
@@ -85,17 +86,20 @@ function runs<T extends { readonly kernel: Kernel; readonly regions: GroupRegion
   together: (a: number, b: number) => boolean,
 ): { kernel: Kernel; regions: GroupRegions; first: number }[] {
   const out: { kernel: Kernel; regions: GroupRegions; first: number }[] = [];
-  let last: T | undefined;
-  tensors.forEach((t, i) => {
-    const run = out[out.length - 1];
-    if (run && last && t.kernel === run.kernel && follows(last.regions, t.regions) && together(run.first, i)) {
-      // The run grows to the end of this tensor, padding between tensors included (zeros, which every rule keeps zero).
-      run.regions = { ...run.regions, length: (t.regions.params - run.regions.params) / 4 + t.regions.length };
-    } else {
-      out.push({ kernel: t.kernel, regions: t.regions, first: i });
+  for (let first = 0; first < tensors.length; ) {
+    const head = tensors[first]!;
+    let last = first;
+    while (last + 1 < tensors.length) {
+      const next = tensors[last + 1]!;
+      if (next.kernel !== head.kernel || !follows(tensors[last]!.regions, next.regions) || !together(first, last + 1)) break;
+      last++;
     }
-    last = t;
-  });
+    // The run spans to the end of its last tensor, padding between tensors included (zeros, which every rule keeps zero).
+    const end = tensors[last]!.regions;
+    const regions = last === first ? head.regions : { ...head.regions, length: (end.params - head.regions.params) / 4 + end.length };
+    out.push({ kernel: head.kernel, regions, first });
+    first = last + 1;
+  }
   return out;
 }
 
