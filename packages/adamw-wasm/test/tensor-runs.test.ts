@@ -18,7 +18,7 @@ const STEPS: (readonly string[] | undefined)[] = [undefined, ['t0', 't1', 't3', 
 type Opt = Awaited<ReturnType<typeof AdamW.create>>;
 
 function arrays(opt: Opt): Float32Array[] {
-  return opt.groups.flatMap((g) => g.tensors.flatMap((t) => [t.params, ...Object.values(t.state as Record<string, Float32Array>)].map((a) => a.slice())));
+  return opt.groups.flatMap((g) => g.tensors.flatMap((t) => [t.params, ...Object.values(t.state as unknown as Record<string, Float32Array>)].map((a) => a.slice())));
 }
 
 describe('runs of tensors in one kernel call', () => {
