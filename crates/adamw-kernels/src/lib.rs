@@ -15,6 +15,8 @@ pub mod lanes;
 pub mod scalar;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
+#[cfg(target_arch = "x86_64")]
+pub mod sse2;
 
 pub use hyper::*;
 

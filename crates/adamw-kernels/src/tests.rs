@@ -94,6 +94,14 @@ unsafe fn adam_scalar(step: i32, flags: u32, s: f32, a: &Ptrs, n: usize) {
 unsafe fn adam_chunked(step: i32, flags: u32, s: f32, a: &Ptrs, n: usize) {
     chunked::adam::<Portable>(&adam_hyper(step, flags, s), &a.adam(), n)
 }
+#[cfg(target_arch = "x86_64")]
+unsafe fn adam_sse2(step: i32, flags: u32, s: f32, a: &Ptrs, n: usize) {
+    chunked::adam::<crate::sse2::Sse2>(&adam_hyper(step, flags, s), &a.adam(), n)
+}
+#[cfg(target_arch = "x86_64")]
+unsafe fn sgd_sse2(step: i32, flags: u32, s: f32, a: &Ptrs, n: usize) {
+    chunked::sgd::<crate::sse2::Sse2>(&sgd_hyper(step, flags, s), &a.sgd(), n)
+}
 unsafe fn sgd_scalar(step: i32, flags: u32, s: f32, a: &Ptrs, n: usize) {
     scalar::sgd_range(&sgd_hyper(step, flags, s), &a.sgd(), 0, n)
 }
@@ -159,6 +167,12 @@ fn adam_chunked_equals_scalar_bitwise() {
                 let x = run(adam_scalar, len, offset, flags, scale, 4, seed);
                 let y = run(adam_chunked, len, offset, flags, scale, 4, seed);
                 assert_same(&x, &y, &format!("adam len {len} flags {flags:#b} offset {offset} scale {scale}"));
+                #[cfg(target_arch = "x86_64")]
+                assert_same(
+                    &x,
+                    &run(adam_sse2, len, offset, flags, scale, 4, seed),
+                    &format!("adam sse2 len {len} flags {flags:#b} offset {offset}"),
+                );
             }
         }
     }
@@ -181,6 +195,12 @@ fn sgd_chunked_equals_scalar_bitwise() {
                 let x = run(sgd_scalar, len, offset, flags, scale, 4, seed);
                 let y = run(sgd_chunked, len, offset, flags, scale, 4, seed);
                 assert_same(&x, &y, &format!("sgd len {len} flags {flags:#b} offset {offset}"));
+                #[cfg(target_arch = "x86_64")]
+                assert_same(
+                    &x,
+                    &run(sgd_sse2, len, offset, flags, scale, 4, seed),
+                    &format!("sgd sse2 len {len} flags {flags:#b} offset {offset}"),
+                );
             }
         }
     }
@@ -222,7 +242,11 @@ fn non_finite_values_propagate_identically() {
         FLAG_AMSGRAD | FLAG_COUPLED_L2 | FLAG_DECAY_AFTER,
     ] {
         let mut out = Vec::new();
-        for kernel in [adam_scalar as Kernel, adam_chunked] {
+        #[cfg(target_arch = "x86_64")]
+        let kernels = [adam_scalar as Kernel, adam_chunked, adam_sse2];
+        #[cfg(not(target_arch = "x86_64"))]
+        let kernels = [adam_scalar as Kernel, adam_chunked];
+        for kernel in kernels {
             let mut p = vec![1.0f32, -2.0, 0.5, 3.0, 1.0, 1.0, 7.0, nan_a, nan_b];
             let g = vec![f32::NAN, 1.0, f32::INFINITY, -0.0, f32::NEG_INFINITY, 1e-30, 2.0, nan_b, -0.0];
             let (mut m, mut v) = (vec![0.0f32; 9], vec![0.0f32; 9]);
@@ -239,7 +263,9 @@ fn non_finite_values_propagate_identically() {
             out.push([p, m, v, x]);
         }
         for (k, name) in ["params", "m", "v", "vmax"].iter().enumerate() {
-            assert_eq!(same_bits(&out[0][k], &out[1][k]), None, "{name}, flags {flags:#b}");
+            for other in &out[1..] {
+                assert_eq!(same_bits(&out[0][k], &other[k]), None, "{name}, flags {flags:#b}");
+            }
             if k < 3 || flags & FLAG_AMSGRAD != 0 {
                 for (i, x) in out[0][k].iter().enumerate() {
                     assert!(

@@ -16,12 +16,29 @@
 //!     Lets the CLI interleave this backend with the others repetition by repetition.
 //! ```
 //!
+//! `--loop chunked` (x86-64) runs `chunked::adam` over `sse2::Sse2` lanes instead: the 4-lane
+//! loop the wasm SIMD kernel is built from, at the same 128-bit width, so it measures what our
+//! code generation could reach at that width.
+//!
 //! `--info` prints the target features this binary was compiled with and exits.
 use std::hint::black_box;
 use std::io::{BufRead, Write};
 use std::time::Instant;
 
-use adamw_kernels::{scalar, xorshift32, AdamArrays, AdamHyper, FLAG_AMSGRAD};
+use adamw_kernels::{chunked, scalar, xorshift32, AdamArrays, AdamHyper, FLAG_AMSGRAD};
+
+/// The 4-lane chunked loop at 128 bits: SSE2 lanes on x86-64, portable lanes elsewhere.
+#[inline(always)]
+fn chunked_adam(hp: &AdamHyper, arrays: &AdamArrays, size: usize) {
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        chunked::adam::<adamw_kernels::sse2::Sse2>(black_box(hp), black_box(arrays), size)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    unsafe {
+        chunked::adam::<adamw_kernels::lanes::Portable>(black_box(hp), black_box(arrays), size)
+    };
+}
 
 /// f32 buffers starting on a 64-byte boundary, like the wasm arena's regions (so vector loads
 /// never straddle cache lines for alignment reasons alone).
@@ -59,17 +76,24 @@ struct Problem {
     size: usize,
     hp: AdamHyper,
     buffers: Vec<Aligned>,
+    /// Run the 4-lane chunked loop rather than the scalar reference.
+    chunked: bool,
 }
 
 impl Problem {
-    fn new(size: usize, amsgrad: bool) -> Self {
+    fn new(size: usize, amsgrad: bool, chunked: bool) -> Self {
         let mut buffers: Vec<Aligned> = (0..if amsgrad { 5 } else { 4 }).map(|_| Aligned::new(size)).collect();
         random_fill(buffers[0].slice(size), 1);
         random_fill(buffers[1].slice(size), 2);
         // torch.optim.AdamW defaults (lr 1e-3, betas (0.9, 0.999), eps 1e-8, wd 1e-2), with the
         // bias corrections of step 10.
         let hp = AdamHyper::adamw(1e-3, (0.9, 0.999), 1e-8, 1e-2, 10, if amsgrad { FLAG_AMSGRAD } else { 0 });
-        Problem { size, hp, buffers }
+        Problem {
+            size,
+            hp,
+            buffers,
+            chunked,
+        }
     }
 
     fn arrays(&mut self) -> AdamArrays {
@@ -90,7 +114,11 @@ impl Problem {
         let size = self.size;
         let t0 = Instant::now();
         for _ in 0..steps {
-            unsafe { scalar::adam_range(black_box(&hp), black_box(&arrays), 0, size) };
+            if self.chunked {
+                chunked_adam(&hp, &arrays, size);
+            } else {
+                unsafe { scalar::adam_range(black_box(&hp), black_box(&arrays), 0, size) };
+            }
         }
         let ms = t0.elapsed().as_secs_f64() * 1e3;
         black_box(self.buffers[0].slice(size)[size / 2]);
@@ -139,6 +167,7 @@ struct Options {
     amsgrad: bool,
     serve: bool,
     info: bool,
+    chunked: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -149,6 +178,7 @@ fn parse_args() -> Result<Options, String> {
         amsgrad: false,
         serve: false,
         info: false,
+        chunked: false,
     };
     let mut args = std::env::args().skip(1);
     let positive = |name: &str, v: Option<String>| -> Result<usize, String> {
@@ -173,8 +203,13 @@ fn parse_args() -> Result<Options, String> {
             "--amsgrad" => o.amsgrad = true,
             "--serve" => o.serve = true,
             "--info" => o.info = true,
+            "--loop" => match args.next().as_deref() {
+                Some("chunked") => o.chunked = true,
+                Some("scalar") => o.chunked = false,
+                other => return Err(format!("--loop must be scalar or chunked (got {other:?})")),
+            },
             "--help" | "-h" => {
-                println!("usage: adamw-native-bench [--sizes N,N,...] [--reps N] [--min-rep-ms MS] [--amsgrad] | --serve --size N [--amsgrad] | --info");
+                println!("usage: adamw-native-bench [--sizes N,N,...] [--reps N] [--min-rep-ms MS] [--amsgrad] [--loop scalar|chunked] | --serve --size N [--amsgrad] [--loop scalar|chunked] | --info");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -186,8 +221,8 @@ fn parse_args() -> Result<Options, String> {
     Ok(o)
 }
 
-fn serve(size: usize, amsgrad: bool) -> Result<(), String> {
-    let mut problem = Problem::new(size, amsgrad);
+fn serve(size: usize, amsgrad: bool, chunked: bool) -> Result<(), String> {
+    let mut problem = Problem::new(size, amsgrad, chunked);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let io = |e: std::io::Error| e.to_string();
@@ -214,7 +249,7 @@ fn serve(size: usize, amsgrad: bool) -> Result<(), String> {
 
 fn batch(o: &Options) {
     for &size in &o.sizes {
-        let mut problem = Problem::new(size, o.amsgrad);
+        let mut problem = Problem::new(size, o.amsgrad, o.chunked);
         // Warm-up (page faults, caches, clocks), then calibrate steps per repetition.
         problem.run(3);
         let one = problem.run(1).max(1e-6);
@@ -241,7 +276,7 @@ fn main() {
     if o.info {
         println!("{{\"features\":{}}}", features());
     } else if o.serve {
-        if let Err(e) = serve(o.sizes[0], o.amsgrad) {
+        if let Err(e) = serve(o.sizes[0], o.amsgrad, o.chunked) {
             eprintln!("adamw-native-bench: {e}");
             std::process::exit(1);
         }
@@ -256,7 +291,7 @@ mod tests {
 
     #[test]
     fn buffers_are_aligned_and_steps_move_the_parameters() {
-        let mut problem = Problem::new(1003, false);
+        let mut problem = Problem::new(1003, false, false);
         for b in problem.buffers.iter_mut() {
             assert_eq!(b.ptr() as usize % 64, 0);
         }
