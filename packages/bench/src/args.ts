@@ -37,7 +37,8 @@ usage: adamw-bench [options]            (node packages/bench/dist/cli.js [option
 
 Rows: wasm-simd, wasm, js (adamw-wasm); tfjs-cpu, tfjs-wasm (tf.train.adam, @tensorflow/tfjs-core,
 optional dependencies); torch (torch.optim.AdamW, 1 thread, foreach and for-loop, /usr/bin/python3);
-native (adamw-kernels' scalar reference built with -C target-cpu=native, needs cargo);
+native (needs cargo; widest: adamw-kernels' scalar reference built with -C target-cpu=native;
+128-bit, on x86-64: our chunked loop on SSE2 lanes built for baseline x86-64, wasm SIMD's width);
 bandwidth (stream: AdamW's access pattern in wasm v128 loads/stores, 28 bytes/param; copy:
 TypedArray.set, read + write counted). "% bw" is a row's GB/s over the best bandwidth row.`;
 
