@@ -36,7 +36,8 @@ usage: adamw-bench [options]            (node packages/bench/dist/cli.js [option
   --help            this text
 
 Rows: wasm-simd, wasm, js (adamw-wasm); tfjs-cpu, tfjs-wasm (tf.train.adam, @tensorflow/tfjs-core,
-optional dependencies); torch (torch.optim.AdamW, 1 thread, foreach and for-loop, /usr/bin/python3);
+optional dependencies); torch (torch.optim.AdamW: foreach and for-loop on 1 thread, foreach on the other --threads counts,
+fused where torch has it on CPU; /usr/bin/python3);
 native (needs cargo; widest: adamw-kernels' scalar reference built with -C target-cpu=native;
 128-bit, on x86-64: our chunked loop on SSE2 lanes built for baseline x86-64, wasm SIMD's width);
 bandwidth (stream: AdamW's access pattern in wasm v128 loads/stores, 28 bytes/param; copy:
