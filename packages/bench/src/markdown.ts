@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { machineLine, type Machine } from './machine.js';
-import { formatSize, LEGEND, sizesOf, TABLE_HEADER, tableCells } from './report.js';
+import { formatSize, LEGEND, SCALING_LEGEND, scalingTable, sizesOf, TABLE_HEADER, tableCells } from './report.js';
 import type { TargetCheck } from './targets.js';
 import type { Result } from './types.js';
 
@@ -48,6 +48,8 @@ export function renderMarkdown(file: string, input: MarkdownInput): string {
   for (const size of sizesOf(input.results)) {
     out.push(`## ${formatSize(size)} parameters (${size})`, '', ...markdownTable(TABLE_HEADER, tableCells(input.results, size)), '');
   }
+  const scaling = scalingTable(input.results);
+  if (scaling) out.push('## Thread scaling', '', SCALING_LEGEND, '', ...markdownTable(scaling.header, scaling.rows), '');
   if (input.notes.length) out.push('## Notes', '', ...input.notes.map((n) => `- ${n}`), '');
   const text = out.join('\n');
   writeFileSync(file, text);

@@ -58,3 +58,36 @@ export const LEGEND =
   'ns/param: median time of one step ÷ parameters; min: fastest repetition; GB/s: bytes a step moves ' +
   '(28/param, 36 with amsgrad) ÷ median time; vs wasm-simd: time ÷ wasm-simd\'s (1 thread; > 1 is slower); ' +
   '% bw: GB/s ÷ the best single-thread bandwidth probe at that size (shown for 1-thread rows).';
+
+/**
+ * Thread scaling: for each backend (and variant) measured at more than one thread count, one
+ * row per size of ns/param at each count and its speedup over that backend's 1-thread row.
+ * Undefined when no backend ran with threads.
+ */
+export function scalingTable(results: readonly Result[]): { header: string[]; rows: string[][] } | undefined {
+  const rows = results.filter((r) => (r.checks ?? 'default') === 'default' && r.backend !== 'bandwidth');
+  const series = [...new Set(rows.map((r) => rowLabel(r)))].filter((label) => new Set(rows.filter((r) => rowLabel(r) === label).map((r) => r.threads)).size > 1);
+  if (!series.length) return undefined;
+  const counts = [...new Set(rows.filter((r) => series.includes(rowLabel(r))).map((r) => r.threads))].sort((a, b) => a - b);
+  const header = ['backend', 'params', ...counts.map((t) => `${t} thread${t === 1 ? '' : 's'}`)];
+  const out: string[][] = [];
+  for (const label of series) {
+    for (const size of sizesOf(results)) {
+      const at = rows.filter((r) => rowLabel(r) === label && r.size === size);
+      if (!at.length) continue;
+      const one = at.find((r) => r.threads === 1);
+      out.push([
+        label,
+        formatSize(size),
+        ...counts.map((t) => {
+          const r = at.find((x) => x.threads === t);
+          if (!r) return '—';
+          return one && t !== 1 ? `${fixed(r.nsPerParam)} (${(one.nsPerParam / r.nsPerParam).toFixed(2)}×)` : fixed(r.nsPerParam);
+        }),
+      ]);
+    }
+  }
+  return { header, rows: out };
+}
+
+export const SCALING_LEGEND = 'ns/param at each thread count (speedup over 1 thread; > 1× is faster), default checks.';

@@ -1,5 +1,5 @@
 import { machineLine, type Machine } from './machine.js';
-import { formatSize, LEGEND, sizesOf, TABLE_HEADER, tableCells } from './report.js';
+import { formatSize, LEGEND, SCALING_LEGEND, scalingTable, sizesOf, TABLE_HEADER, tableCells } from './report.js';
 import type { TargetCheck } from './targets.js';
 import type { Result } from './types.js';
 
@@ -14,6 +14,8 @@ export function renderText(machine: Machine, title: string, results: readonly Re
   for (const size of sizesOf(results)) {
     out.push(`${size} params (${formatSize(size)})`, alignColumns([[...TABLE_HEADER], ...tableCells(results, size)]), '');
   }
+  const scaling = scalingTable(results);
+  if (scaling) out.push(`thread scaling: ${SCALING_LEGEND}`, alignColumns([scaling.header, ...scaling.rows]), '');
   if (targets.length) {
     out.push('targets (issue 4, wasm-simd 1 thread):');
     out.push(alignColumns(targets.map((t) => [`  ${t.target}`, t.measured, t.met === undefined ? 'not measured' : t.met ? 'met' : 'MISSED'])), '');

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseCliArgs, UsageError } from '../src/args.js';
 import { writeFitMarkdown, type FitDocument } from '../src/scenarios/tfjs-fit.js';
+import { scalingTable } from '../src/report.js';
 import { median } from '../src/stats.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -101,6 +102,32 @@ describe('adamw-bench CLI', () => {
     const { stdout } = await run(process.execPath, [CLI, '--help']);
     expect(stdout).toContain('--sizes');
     expect(stdout).toContain('tfjs-wasm');
+  });
+});
+
+describe('thread scaling table', () => {
+  const result = (backend: string, threads: number, size: number, nsPerParam: number, variant?: string) =>
+    ({ backend, threads, size, nsPerParam, variant, checks: 'default', minNsPerParam: nsPerParam, gbPerSecond: 1, medianMs: 1, minMs: 1, runs: 5, stepsPerRep: 1 }) as never;
+
+  it('gives ns/param and the speedup over 1 thread for every backend measured at several counts', () => {
+    const table = scalingTable([
+      result('wasm-simd', 1, 1 << 20, 1.0),
+      result('wasm-simd', 2, 1 << 20, 0.5),
+      result('wasm-simd', 4, 1 << 20, 0.4),
+      result('torch', 1, 1 << 20, 6.0, 'foreach'),
+      result('torch', 2, 1 << 20, 4.0, 'foreach'),
+      result('torch', 1, 1 << 20, 1.6, 'for-loop'),
+      result('js', 1, 1 << 20, 30),
+    ]);
+    expect(table!.header).toEqual(['backend', 'params', '1 thread', '2 threads', '4 threads']);
+    expect(table!.rows).toEqual([
+      ['wasm-simd', '1M', '1.000', '0.500 (2.00×)', '0.400 (2.50×)'],
+      ['torch foreach', '1M', '6.000', '4.000 (1.50×)', '—'],
+    ]);
+  });
+
+  it('is absent when nothing ran with threads', () => {
+    expect(scalingTable([result('wasm-simd', 1, 4096, 1), result('js', 1, 4096, 9)])).toBeUndefined();
   });
 });
 
