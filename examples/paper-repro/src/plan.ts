@@ -121,7 +121,8 @@ export function followUpPhase(config: ReproConfig, done: readonly RunResult[]): 
     }
   }
   // AdamW (paper's decay) with cosine vs warm restarts at its best cell: the cosine seeds exist.
-  const best = bestCell(cellErrors(done, config, main, 'adamw-paper'));
+  const grid = cellErrors(done, config, main, 'adamw-paper');
+  const best = bestCell(grid);
   for (const seed of [1, ...seeds]) {
     specs.push(spec(config, 'seeds', { model: main, method: 'adamw-paper', lr: best.lr, weightDecay: best.weightDecay, seed }));
     specs.push(spec(config, 'restarts', { model: main, method: 'adamw-paper', lr: best.lr, weightDecay: best.weightDecay, seed, schedule: 'warm-restarts' }));
@@ -129,7 +130,6 @@ export function followUpPhase(config: ReproConfig, done: readonly RunResult[]): 
   // Normalized decay: λ = λ_norm·sqrt(b/(B·T)), swept at E and 2E epochs around the edge of the
   // best row's valley (its largest decay within 1 point of the row's best), which is steep and
   // so moves measurably; the valley's flat bottom does not.
-  const grid = cellErrors(done, config, main, 'adamw-paper');
   const edgeIndex = separability(grid).largestGoodDecayIndex[best.lrIndex]!;
   const centre = grid.weightDecays[edgeIndex]! > 0 ? grid.weightDecays[edgeIndex]! : Math.min(...config.weightDecays['adamw-paper']);
   const atE = normalizedWeightDecay({ lambdaNorm: 1, batchSize: config.batchSize, trainingSize: config.trainSize, epochs: config.epochs });

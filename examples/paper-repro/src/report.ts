@@ -1,6 +1,6 @@
 /** docs/paper-repro/README.md, written from results.json: every figure in it is computed. */
 import { bestCell, cellErrors, cellRuns, curve, mean, neighbours, separability, std, sweeps, type Grid, type Sweep } from './analysis.js';
-import { RESTART_T0_EPOCHS, RESTART_T_MULT } from './train.js';
+import { RESTART_T0_EPOCHS, RESTART_T_MULT, restartEnds } from './train.js';
 import type { ReproConfig } from './plan.js';
 import { METHOD_LABELS, METHODS, MODEL_LABELS, type ModelKind, type RunResult } from './types.js';
 
@@ -74,8 +74,7 @@ function summary(config: ReproConfig, runs: readonly RunResult[]): string[] {
     const { lr, weightDecay } = restarts[0]!;
     const a = curve('', cellRuns(runs, { model: main, method: 'adamw-paper', lr, weightDecay, epochs: config.epochs }));
     const b = curve('', restarts);
-    const ends: number[] = [];
-    for (let end = RESTART_T0_EPOCHS, len = RESTART_T0_EPOCHS; end <= config.epochs; len *= RESTART_T_MULT, end += len) ends.push(end);
+    const ends = restartEnds(config.epochs);
     const early = ends.filter((e) => e < config.epochs && e <= a.mean.length);
     const better = early.filter((e) => b.mean[e - 1]! < a.mean[e - 1]!);
     const last = a.mean.length;
@@ -151,8 +150,7 @@ export function writeReadme(config: ReproConfig, meta: Meta, runs: readonly RunR
     const cosineRuns = cellRuns(runs, { model: main, method: 'adamw-paper', lr, weightDecay, epochs: config.epochs });
     const a = curve('AdamW, one cosine', cosineRuns);
     const b = curve(`AdamWR, restarts every ${RESTART_T0_EPOCHS}·${RESTART_T_MULT}^k epochs`, restarts);
-    const ends: number[] = [];
-    for (let end = RESTART_T0_EPOCHS, len = RESTART_T0_EPOCHS; end <= config.epochs; len *= RESTART_T_MULT, end += len) ends.push(end);
+    const ends = restartEnds(config.epochs);
     push(
       '## Warm restarts (AdamWR)',
       '',

@@ -35,6 +35,13 @@ export function stepsPerEpoch(spec: Pick<RunSpec, 'trainSize' | 'batchSize'>): n
 export const RESTART_T0_EPOCHS = 1;
 export const RESTART_T_MULT = 2;
 
+/** The epochs at which AdamWR's cycles end (1, 3, 7, 15, … for T_0 = 1, T_mult = 2), up to `epochs`. */
+export function restartEnds(epochs: number): number[] {
+  const ends: number[] = [];
+  for (let end = RESTART_T0_EPOCHS, length = RESTART_T0_EPOCHS; end <= epochs; length *= RESTART_T_MULT, end += length) ends.push(end);
+  return ends;
+}
+
 function optimizerFor(spec: RunSpec) {
   const steps = stepsPerEpoch(spec) * spec.epochs;
   const schedule =

@@ -9,7 +9,7 @@ import type { AdamOptions, AdamWOptions, SgdOptions, SgdwOptions } from './optio
 import { WasmOptimizer } from './optimizer.js';
 
 export { init, canBlock, schedules, normalizedWeightDecay, type InitResult, type Schedule, type ScheduleJson } from 'adamw-wasm';
-export type { AdamOptions, AdamWOptions, SgdOptions, SgdwOptions, CommonOptions, ExclusionPattern, SavedExclusion, ScheduleOption } from './options.js';
+export type { AdamMomentOptions, AdamOptions, AdamWOptions, SgdOptions, SgdwOptions, CommonOptions, ExclusionPattern, SavedExclusion, ScheduleOption } from './options.js';
 export { WasmOptimizer };
 
 /** AdamW, as torch.optim.AdamW by default (decay lr·λ·θ before the update, ε outside the root). */

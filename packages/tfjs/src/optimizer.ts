@@ -173,8 +173,7 @@ export abstract class WasmOptimizer extends Optimizer {
     // lying wrapper) is refused here rather than leaving stale gradients behind.
     const gradientValues = stepped.map(({ name, gradient }) => {
       const values = valuesOf(gradient);
-      const size = gradient.shape.reduce((a, b) => a * b, 1);
-      if (values.length !== size) rangeError(who, `the gradient for ${JSON.stringify(name)}`, `${size} values`, values.length);
+      if (values.length !== gradient.size) rangeError(who, `the gradient for ${JSON.stringify(name)}`, `${gradient.size} values`, values.length);
       return values;
     });
     const joining = stepped.filter(({ name }) => !this.#seen.has(name));

@@ -49,23 +49,22 @@ export interface CommonOptions {
   readonly threads?: 'auto' | number;
 }
 
-export interface AdamWOptions extends CommonOptions {
+/** What AdamW and Adam share: the moments and their conventions. */
+export interface AdamMomentOptions {
   readonly beta1?: number;
   readonly beta2?: number;
   readonly epsilon?: number;
   readonly amsgrad?: boolean;
   readonly epsMode?: 'torch' | 'hat';
+}
+
+export interface AdamWOptions extends CommonOptions, AdamMomentOptions {
   readonly weightDecayScale?: 'lr' | 'schedule';
   readonly decayOrder?: 'before' | 'after';
   readonly preset?: 'torch' | 'keras' | 'tfa' | 'transformers' | 'paper';
 }
 
-export interface AdamOptions extends CommonOptions {
-  readonly beta1?: number;
-  readonly beta2?: number;
-  readonly epsilon?: number;
-  readonly amsgrad?: boolean;
-  readonly epsMode?: 'torch' | 'hat';
+export interface AdamOptions extends CommonOptions, AdamMomentOptions {
   readonly preset?: 'torch' | 'keras';
 }
 
