@@ -447,7 +447,15 @@ if (suites.includes('deno')) {
     const version = (await run(deno, ['--version'], { env })).split('\n')[0];
     const report = parseReport(await run(deno, ['run', '--allow-read', '--no-prompt', 'smoke/deno.mjs', '--timing'], { cwd: app, env }));
     record(version, report);
-    return `${version}: ${describe(report)}`;
+    // Before the fix about one run in seven hung: enough runs that a regression shows.
+    const runs = 12;
+    for (let k = 1; k <= runs; k++) {
+      const out = await run(deno, ['run', '--allow-read', '--no-prompt', 'smoke/deno-dispose.mjs'], { cwd: app, env, timeout: 15_000 }).catch((err) => {
+        throw new Error(`run ${k}: Deno did not exit after disposing a threaded optimizer whose workers had not booted (${err.message})`);
+      });
+      assert(out.includes('disposed'), `run ${k}: deno-dispose.mjs printed ${JSON.stringify(out)}`);
+    }
+    return `${version}: ${describe(report)}; ${runs} processes exited after dispose() before their workers booted`;
   });
 }
 

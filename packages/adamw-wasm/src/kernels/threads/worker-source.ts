@@ -50,6 +50,10 @@ function workerMain(slice: typeof runSlice, job: typeof runJob, sync: SyncOps): 
     sync.store(i32, s.alive + init.index, 1);
     try {
       for (;;) {
+        // Stopped already (a kernel disposed before this worker booted has bumped gen for the
+        // last time): leave rather than wait for a job that will never come. A Deno worker
+        // blocked in Atomics.wait can keep its process alive even after terminate().
+        if (u32[s.op] === k.op.exit) return;
         // Jobs come in bursts (the guard, then one update per group): poll briefly before sleeping,
         // since waking from Atomics.wait costs tens of microseconds.
         for (let n = 0; n < k.spin && sync.load(i32, s.gen) === seen; n++);
