@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AdamW, SGD, SGDW } from 'adamw-wasm';
+import { autoThreads } from '../src/kernels/runtime.js';
 import { fillVaried, firstBitDifference, varied } from './helpers.js';
 
 type Opt = AdamW | SGD | SGDW;
@@ -61,6 +62,19 @@ describe('threads option', () => {
   it("'auto' stays single-threaded for small models and says so", async () => {
     const opt = await AdamW.create([{ size: 1000 }]);
     expect(opt.threads).toBe(1);
+    opt.dispose();
+  });
+
+  it("'auto' policy: one thread below 512K parameters, then one per 64K up to every core (no cap below the core count)", async () => {
+    expect(autoThreads(16, (1 << 19) - 1, 64)).toBe(1);
+    expect(autoThreads(16, 1 << 19, 64)).toBe(8);
+    expect(autoThreads(16, 1 << 20, 64)).toBe(16);
+    expect(autoThreads(16, 64 << 20, 64)).toBe(16);
+    expect(autoThreads(96, 64 << 20, 64)).toBe(64);
+    expect(autoThreads(2, 1 << 19, 64)).toBe(2);
+    expect(autoThreads(1, 1 << 24, 64)).toBe(1);
+    const opt = await AdamW.create([{ size: 1 << 19 }]);
+    expect(opt.threads).toBe(Math.min(availableParallelism(), 8));
     opt.dispose();
   });
 

@@ -29,6 +29,17 @@ export function preparedOrThrow(who: string): Prepared {
   return prepared;
 }
 
-/** 'auto' never uses more threads than this: the step is memory-bound. */
-export const AUTO_THREADS_MAX = 8;
-export const autoThreads = (cores: number): number => Math.max(1, Math.min(AUTO_THREADS_MAX, cores));
+/** Below this many parameters 'auto' keeps one thread: waking workers costs more than it saves, and a loaded machine punishes it most (bench/issue12/README.md). */
+export const AUTO_THREADS_MIN_PARAMS = 1 << 19;
+/**
+ * 'auto' gives each thread at least this many parameters. On a 16-core host, 16 threads beat 8
+ * from 1M parameters up (0.19 against 0.27–0.30 ns/param, issue 12's table), i.e. 64K per thread
+ * still pays; the memory-bound step gains nothing from more threads than cores.
+ */
+export const AUTO_PARAMS_PER_THREAD = 1 << 16;
+
+/** The threads `threads: 'auto'` gives `params` parameters on `cores` cores (before asking whether threads can run at all). */
+export function autoThreads(cores: number, params: number, maxThreads: number): number {
+  if (params < AUTO_THREADS_MIN_PARAMS) return 1;
+  return Math.max(1, Math.min(cores, maxThreads, Math.floor(params / AUTO_PARAMS_PER_THREAD)));
+}

@@ -6,6 +6,7 @@ import { autoThreads, prepare, preparedOrThrow } from './runtime.js';
 import { WasmKernel } from './wasm.js';
 import { ThreadedKernel } from './threaded.js';
 import { canBlockHere, workersAvailable } from './threads/spawn.js';
+import { MAX_THREADS } from './threads/control.js';
 
 const flavourOf: Record<Exclude<BackendName, 'js'>, ModuleFlavour> = { 'wasm-simd': 'simd', wasm: 'baseline' };
 const availability = new Map<BackendName, boolean>();
@@ -34,9 +35,6 @@ export function resolveBackend(choice: BackendChoice, who: string): BackendName 
   return choice;
 }
 
-/** Below this many parameters one thread is faster than waking sleeping workers (measured with a 2 ms gap between steps: bench/README.md). */
-export const AUTO_THREADS_MIN_PARAMS = 1 << 19;
-
 let threadSupport: boolean | undefined;
 /** Whether worker threads over shared wasm memory can run here (checked once). */
 export function threadsAvailable(): boolean {
@@ -55,15 +53,15 @@ export function threadsAvailable(): boolean {
 }
 
 /**
- * How many threads an arena of `params` parameters gets. 'auto': all cores (up to 8) for
- * wasm-simd arenas of at least AUTO_THREADS_MIN_PARAMS where threads can run and this thread
- * may block — so that `step()` keeps working on a browser page's main thread — else 1. An
+ * How many threads an arena of `params` parameters gets. 'auto': `autoThreads` (one below 512K
+ * parameters, then one per 64K up to every core) for wasm-simd arenas where threads can run and
+ * this thread may block — so that `step()` keeps working on a browser page's main thread — else 1. An
  * explicit count is honoured exactly or refused with the reason. Needs `init()` (the core count).
  */
 export function resolveThreads(choice: 'auto' | number, backend: BackendName, params: number, who: string): number {
   if (choice === 'auto') {
-    if (backend !== 'wasm-simd' || params < AUTO_THREADS_MIN_PARAMS || !threadsAvailable() || !canBlockHere()) return 1;
-    return autoThreads(preparedOrThrow(who).cores);
+    if (backend !== 'wasm-simd' || autoThreads(Infinity, params, MAX_THREADS) === 1 || !threadsAvailable() || !canBlockHere()) return 1;
+    return autoThreads(preparedOrThrow(who).cores, params, MAX_THREADS);
   }
   if (choice === 1) return 1;
   if (backend !== 'wasm-simd') throw new Error(`${who}: options.threads ${choice} needs the 'wasm-simd' backend (got '${backend}')`);
