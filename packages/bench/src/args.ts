@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { formatSize } from './report.js';
 import { ALL_BACKENDS, CHECKS, type BackendId, type Check } from './types.js';
 
 export const DEFAULT_SIZES = [4096, 16384, 65536, 262144, 1048576, 4194304, 16777216] as const;
@@ -8,6 +9,11 @@ export const MAX_SIZE = 2 ** 27;
 export const HELP = `adamw-bench — time one AdamW step per backend, side by side in one run
 
 usage: adamw-bench [options]            (node packages/bench/dist/cli.js [options])
+       pnpm bench -- [options]          (builds first; a leading -- is ignored)
+
+A full run (the default sizes ${DEFAULT_SIZES.map(formatSize).join(', ')}, every backend) takes a few
+minutes, most of it at the largest sizes. Shorter: fewer or smaller --sizes (e.g. 4k,64k,1m),
+fewer --backends, fewer --reps (e.g. 5), a lower --budget or --min-rep-ms.
 
   --sizes N,N,...   parameter counts (default ${DEFAULT_SIZES.join(',')});
                     suffixes k/K = ×1024, m/M = ×1048576 (e.g. 64k,1m,16m)
@@ -15,7 +21,8 @@ usage: adamw-bench [options]            (node packages/bench/dist/cli.js [option
                     (default: all; ones that cannot run here are skipped with a note)
   --threads N,N     thread counts for wasm-simd (default: 1, plus the core count when the
                     installed adamw-wasm has a threads option)
-  --reps N          timed repetitions per row, interleaved across rows (default 9)
+  --reps N          timed repetitions per row, interleaved across rows (default 9); every row
+                    is first warmed up until its step time is stable (at most a sixth of --budget)
   --steps N         steps per repetition (default: enough for --min-rep-ms)
   --min-rep-ms MS   minimum duration of one repetition when --steps is not given (default 25)
   --budget S        seconds one row may take at one size (default 30); a slow row gets fewer
@@ -23,16 +30,19 @@ usage: adamw-bench [options]            (node packages/bench/dist/cli.js [option
   --amsgrad         amsgrad (36 bytes/param instead of 28); tfjs rows are skipped (no amsgrad)
   --checks          also time our backends without the non-finite guard (nonFinite 'ignore')
                     and with gradient clipping (clipGradNorm 1); default rows have the guard on
-  --json FILE       write { machine, config, results, notes } as JSON
+  --targets         also show the project's own speed targets (issue 4) and whether this run
+                    met them, in the text and --markdown reports (--json always has them)
+  --json FILE       write { machine, config, results, targets, notes } as JSON
   --plot FILE.svg   write an SVG chart (ns/param vs size, log-log) rendered with vega-lite
-  --markdown FILE   write the tables and the issue-4 target checks as Markdown
+  --markdown FILE   write the tables (and with --targets the target checks) as Markdown
   --from-json FILE  measure nothing: print and render (--plot, --markdown) a recorded --json file
   --scenario NAME   step (default): the rows above; tfjs: one TensorFlow.js model.fit epoch of a
                     1M-parameter MLP with tf.train.adam vs adamw-wasm-tfjs's adamw on tfjs's cpu
                     and wasm backends, and the optimizer's share of the epoch (takes --reps,
                     --json, --markdown, --quiet; --markdown adds or replaces its own section)
   --no-build        do not build the native bench with cargo (use a binary already built)
-  --quiet           no progress output on stderr
+  --quiet           no progress on stderr (by default: a bar with an ETA on a terminal, one
+                    line per row and a periodic line with an ETA otherwise)
   --help            this text
 
 Rows: wasm-simd, wasm, js (adamw-wasm); tfjs-cpu, tfjs-wasm (tf.train.adam, @tensorflow/tfjs-core,
@@ -41,7 +51,8 @@ fused where torch has it on CPU; /usr/bin/python3);
 native (needs cargo; widest: adamw-kernels' scalar reference built with -C target-cpu=native;
 128-bit, on x86-64: our chunked loop on SSE2 lanes built for baseline x86-64, wasm SIMD's width);
 bandwidth (stream: AdamW's access pattern in wasm v128 loads/stores, 28 bytes/param; copy:
-TypedArray.set, read + write counted). "% bw" is a row's GB/s over the best bandwidth row.`;
+TypedArray.set, read + write counted). "% bw" is a row's GB/s over the best bandwidth row.
+A "!" after ns/param marks a row whose repetitions spread too widely to trust (see "spread").`;
 
 export type Scenario = 'step' | 'tfjs';
 
@@ -57,6 +68,8 @@ export interface Args {
   readonly budgetSeconds: number;
   readonly amsgrad: boolean;
   readonly checks: readonly Check[];
+  /** Show the issue-4 target checks in the text and Markdown reports. */
+  readonly targets: boolean;
   readonly json: string | undefined;
   readonly plot: string | undefined;
   readonly markdown: string | undefined;
@@ -100,11 +113,20 @@ function list(name: string, text: string): string[] {
   return items;
 }
 
+/**
+ * The arguments without a leading `--`: `pnpm bench -- --help` (and npm/yarn alike) pass the
+ * separator through to the script, where parseArgs would take everything after it as
+ * positionals. Only a leading one is dropped; a `--` later on is still an error.
+ */
+export function withoutLeadingSeparator(argv: readonly string[]): readonly string[] {
+  return argv[0] === '--' ? argv.slice(1) : argv;
+}
+
 export function parseCliArgs(argv: readonly string[]): Args {
   let values;
   try {
     ({ values } = parseArgs({
-      args: [...argv],
+      args: [...withoutLeadingSeparator(argv)],
       strict: true,
       allowPositionals: false,
       options: {
@@ -119,6 +141,7 @@ export function parseCliArgs(argv: readonly string[]): Args {
         scenario: { type: 'string', default: 'step' },
         amsgrad: { type: 'boolean', default: false },
         checks: { type: 'boolean', default: false },
+        targets: { type: 'boolean', default: false },
         json: { type: 'string' },
         plot: { type: 'string' },
         markdown: { type: 'string' },
@@ -138,6 +161,7 @@ export function parseCliArgs(argv: readonly string[]): Args {
     const given = Object.entries(stepOnly).filter(([, v]) => v !== undefined).map(([k]) => `--${k}`);
     if (values.amsgrad) given.push('--amsgrad');
     if (values.checks) given.push('--checks');
+    if (values.targets) given.push('--targets');
     if (given.length > 0) fail(`--scenario tfjs times a fixed model: ${given.join(', ')} ${given.length > 1 ? 'do' : 'does'} not apply`);
   }
   if (values.sizes !== undefined && values.size !== undefined) fail('give --sizes or --size, not both');
@@ -169,6 +193,7 @@ export function parseCliArgs(argv: readonly string[]): Args {
     budgetSeconds: positiveNumber('budget', values.budget ?? '30'),
     amsgrad: values.amsgrad,
     checks: values.checks ? [...CHECKS] : ['default'],
+    targets: values.targets,
     json: values.json,
     plot: values.plot,
     markdown: values.markdown,

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { HELP, parseCliArgs, UsageError, type Args } from './args.js';
+import { HELP, parseCliArgs, UsageError, withoutLeadingSeparator, type Args } from './args.js';
 import { writeJson, type JsonDocument, type RunDescription } from './json.js';
 import { describeMachine, type Machine } from './machine.js';
 import { renderMarkdown } from './markdown.js';
@@ -10,7 +10,7 @@ import { errorMessage, bytesPerParam, type Peer, type PeerContext } from './peer
 import { tfjsPeer } from './peers/tfjs.js';
 import { torchPeer } from './peers/torch.js';
 import { writePlot } from './plot.js';
-import { Progress } from './progress.js';
+import { formatDuration, Progress, progressMode } from './progress.js';
 import { formatSize } from './report.js';
 import { renderFitText, runTfjsFit, writeFitMarkdown } from './scenarios/tfjs-fit.js';
 import { renderText } from './table.js';
@@ -33,7 +33,7 @@ function makePeer(backend: BackendId, ctx: PeerContext, threads: readonly number
     case 'native':
       return nativePeer(ctx);
     case 'bandwidth':
-      return bandwidthPeer();
+      return bandwidthPeer(threads);
   }
 }
 
@@ -48,15 +48,21 @@ async function tfjsScenario(args: Args, argv: readonly string[], machine: Machin
 const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
 const commandLine = (argv: readonly string[]): string => ['node packages/bench/dist/cli.js', ...argv.map(quote)].join(' ');
 
-async function main(argv: readonly string[]): Promise<void> {
-  const args = parseCliArgs(argv);
+/** Ended when the run fails, so the error message does not land on the bar's line. */
+let activeProgress: Progress | undefined;
+
+async function main(rawArgv: readonly string[]): Promise<void> {
+  const args = parseCliArgs(rawArgv);
+  // For the recorded command line: `pnpm bench -- --sizes 1m` ran `cli.js --sizes 1m`.
+  const argv = withoutLeadingSeparator(rawArgv);
   if (args.help) {
     console.log(HELP);
     return;
   }
   if (args.fromJson) return rerender(args, args.fromJson);
   const machine = describeMachine();
-  const progress = new Progress(!args.quiet);
+  const progress = new Progress(progressMode(args.quiet));
+  activeProgress = progress;
   if (args.scenario === 'tfjs') return tfjsScenario(args, argv, machine, progress);
   const notes = new Set<string>();
   const note = (message: string) => void notes.add(message);
@@ -70,11 +76,13 @@ async function main(argv: readonly string[]): Promise<void> {
   const results: Result[] = [];
   const started = performance.now();
   for (const [i, size] of args.sizes.entries()) {
-    const at = (f: number, label: string) => progress.update((i + f) / args.sizes.length, `${formatSize(size)} params: ${label}`);
+    const sizeLabel = `size ${formatSize(size)} (${i + 1}/${args.sizes.length})`;
     const runners: Runner[] = [];
     try {
-      for (const peer of peers) {
-        at(0, `preparing ${peer.backend}`);
+      // Preparing may build the native bench or start python: no ETA from the count of peers.
+      progress.stage(`${sizeLabel}: preparing`, peers.length, { noEta: true });
+      for (const [k, peer] of peers.entries()) {
+        progress.advance(k, `preparing ${peer.backend} (${k + 1}/${peers.length})`);
         try {
           const prepared = await peer.prepare(size);
           if ('skip' in prepared) note(prepared.skip);
@@ -83,14 +91,14 @@ async function main(argv: readonly string[]): Promise<void> {
           note(`${peer.backend} at ${size} params: ${errorMessage(error)}`);
         }
       }
-      results.push(...(await measure(runners, plan, progress, at, note)));
+      results.push(...(await measure(runners, plan, progress, sizeLabel, note)));
     } finally {
       for (const r of runners) await r.dispose();
     }
-    progress.log(`adamw-bench: ${size} params done (${((performance.now() - started) / 1e3).toFixed(0)} s)`);
+    progress.log(`adamw-bench: ${sizeLabel} done, ${formatDuration(performance.now() - started)} since the start`);
   }
   for (const peer of peers) await peer.close?.();
-  progress.clear();
+  progress.end();
 
   const config: RunDescription = {
     command: commandLine(argv),
@@ -114,11 +122,14 @@ async function emit(args: Args, machine: Machine, config: RunDescription, result
     `One AdamW step (torch defaults${config.amsgrad ? ', amsgrad' : ''}), f32, median of ${config.reps} repetitions interleaved across rows, ` +
     (config.steps ? `${config.steps} steps each` : `each ≥ ${config.minRepMs} ms of back-to-back steps`);
   const targets = checkTargets(results);
-  console.log(renderText(machine, title, results, targets, notes));
+  // The project's own targets are for its developers (--targets); users see their machine's
+  // numbers and how the peers compare. The JSON keeps them either way.
+  const shownTargets = args.targets ? targets : [];
+  console.log(renderText(machine, title, results, shownTargets, notes));
   if (args.json && !args.fromJson) writeJson(args.json, { machine, config, results, targets, notes });
   if (args.plot) await writePlot(args.plot, machine, title, results);
   if (args.markdown) {
-    renderMarkdown(args.markdown, { machine, title, command: config.command, results, targets, notes, plotFile: args.plot, jsonFile });
+    renderMarkdown(args.markdown, { machine, title, command: config.command, results, targets: shownTargets, notes, plotFile: args.plot, jsonFile });
   }
 }
 
@@ -135,7 +146,7 @@ async function rerender(args: Args, file: string): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write('\r\x1b[K');
+  activeProgress?.end();
   console.error(error instanceof UsageError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.exit(error instanceof UsageError ? 2 : 1);
 });

@@ -19,8 +19,9 @@ export interface RunDescription {
 }
 
 /**
- * `--json`: { machine, config, results, targets, notes }. Every row of `results` has backend,
- * threads, size, nsPerParam, gbPerSecond, medianMs, minMs, runs (+ minNsPerParam, stepsPerRep);
+ * `--json`: { machine, config, results, targets, notes } (targets whether or not --targets shows them). Every row of `results` has backend,
+ * threads, size, nsPerParam, gbPerSecond, medianMs, minMs, runs (+ minNsPerParam, stepsPerRep,
+ * spread: the repetitions' (p75 − p25) / median, unstable: too noisy to trust);
  * torch rows add variant 'foreach' | 'for-loop', bandwidth rows variant 'stream' | 'copy',
  * our rows (wasm-simd, wasm, js) add checks 'default' | 'no-guard' | 'clip'.
  */
@@ -34,8 +35,8 @@ export interface JsonDocument {
 
 /** Rows with a fixed key order (backend first), so files diff well between runs. */
 function orderRow(r: Result): Record<string, unknown> {
-  const { backend, threads, variant, checks, size, nsPerParam, minNsPerParam, gbPerSecond, medianMs, minMs, runs, stepsPerRep } = r;
-  return { backend, ...(variant === undefined ? {} : { variant }), ...(checks === undefined ? {} : { checks }), threads, size, nsPerParam, minNsPerParam, gbPerSecond, medianMs, minMs, runs, stepsPerRep };
+  const { backend, threads, variant, checks, size, nsPerParam, minNsPerParam, gbPerSecond, medianMs, minMs, runs, stepsPerRep, spread, unstable } = r;
+  return { backend, ...(variant === undefined ? {} : { variant }), ...(checks === undefined ? {} : { checks }), threads, size, nsPerParam, minNsPerParam, gbPerSecond, medianMs, minMs, runs, stepsPerRep, spread, unstable };
 }
 
 export function writeJson(file: string, doc: JsonDocument): void {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { machineLine, type Machine } from './machine.js';
-import { formatSize, LEGEND, SCALING_LEGEND, scalingTable, sizesOf, TABLE_HEADER, tableCells } from './report.js';
+import { anyUnstable, formatSize, LEGEND, SCALING_LEGEND, scalingTable, sizesOf, TABLE_HEADER, tableCells, UNSTABLE_LEGEND } from './report.js';
 import type { TargetCheck } from './targets.js';
 import type { Result } from './types.js';
 
@@ -16,6 +16,7 @@ export interface MarkdownInput {
   readonly title: string;
   readonly command: string;
   readonly results: readonly Result[];
+  /** The issue-4 checks to show (none unless --targets). */
   readonly targets: readonly TargetCheck[];
   readonly notes: readonly string[];
   readonly plotFile: string | undefined;
@@ -39,6 +40,7 @@ export function renderMarkdown(file: string, input: MarkdownInput): string {
     LEGEND,
     '',
   ];
+  if (anyUnstable(input.results)) out.push(UNSTABLE_LEGEND, '');
   if (input.plotFile) out.push(`![ns per parameter vs size, log-log](${link(input.plotFile)})`, '');
   if (input.jsonFile) out.push(`Raw numbers: [${link(input.jsonFile)}](${link(input.jsonFile)}).`, '');
   if (input.targets.length) {

@@ -1,5 +1,5 @@
 import { machineLine, type Machine } from './machine.js';
-import { formatSize, LEGEND, SCALING_LEGEND, scalingTable, sizesOf, TABLE_HEADER, tableCells } from './report.js';
+import { anyUnstable, formatSize, LEGEND, SCALING_LEGEND, scalingTable, sizesOf, TABLE_HEADER, tableCells, UNSTABLE_LEGEND } from './report.js';
 import type { TargetCheck } from './targets.js';
 import type { Result } from './types.js';
 
@@ -9,8 +9,9 @@ export function alignColumns(rows: readonly (readonly string[])[]): string {
   return rows.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
 }
 
+/** The report on stdout. `targets`: the issue-4 checks to show (none unless --targets). */
 export function renderText(machine: Machine, title: string, results: readonly Result[], targets: readonly TargetCheck[], notes: readonly string[]): string {
-  const out = [`machine: ${machineLine(machine)}`, title, LEGEND, ''];
+  const out = [`machine: ${machineLine(machine)}`, title, LEGEND, ...(anyUnstable(results) ? [UNSTABLE_LEGEND] : []), ''];
   for (const size of sizesOf(results)) {
     out.push(`${size} params (${formatSize(size)})`, alignColumns([[...TABLE_HEADER], ...tableCells(results, size)]), '');
   }

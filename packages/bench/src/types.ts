@@ -41,6 +41,13 @@ export interface Result extends RowKey {
   readonly minMs: number;
   readonly runs: number;
   readonly stepsPerRep: number;
+  /**
+   * (p75 − p25) / median of the repetitions' step times (absent in files recorded before it
+   * was measured).
+   */
+  readonly spread?: number;
+  /** Too noisy to trust: spread over UNSTABLE_SPREAD (stability.ts). */
+  readonly unstable?: boolean;
 }
 
 /** Options every peer sees. */

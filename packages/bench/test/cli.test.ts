@@ -29,6 +29,8 @@ interface Row {
   medianMs: number;
   minMs: number;
   runs: number;
+  spread: number;
+  unstable: boolean;
   variant?: string;
   checks?: string;
 }
@@ -61,6 +63,8 @@ describe('adamw-bench CLI', () => {
       }
       expect(row.minMs).toBeLessThanOrEqual(row.medianMs);
       expect(row.runs).toBe(2);
+      expect(row.spread).toBeGreaterThanOrEqual(0);
+      expect(typeof row.unstable).toBe('boolean');
       // ns/param and GB/s are consistent with the median time and 28 bytes/param.
       expect(row.nsPerParam).toBeCloseTo((row.medianMs * 1e6) / row.size, 6);
       expect(row.gbPerSecond).toBeCloseTo((28 * row.size) / (row.medianMs * 1e6), 6);
@@ -82,6 +86,19 @@ describe('adamw-bench CLI', () => {
     expect(readFileSync(again, 'utf8')).toContain(doc.config.command);
   });
 
+  it('runs the stream probe on every thread count, each row\'s % bw against the probe with as many threads', async () => {
+    const json = join(dir, 'threads.json');
+    const { stdout } = await run(process.execPath, [
+      CLI, '--sizes', '65536', '--reps', '2', '--min-rep-ms', '2', '--backends', 'wasm-simd,bandwidth', '--threads', '1,2', '--json', json, '--quiet',
+    ], { timeout: 60_000 });
+    const rows = (JSON.parse(readFileSync(json, 'utf8')) as { results: Row[] }).results.filter((r) => r.backend === 'bandwidth');
+    expect(rows.map((r) => `${r.variant} ${r.threads}`).sort()).toEqual(['copy 1', 'stream 1', 'stream 2']);
+    expect(rows.every((r) => r.size === 65536)).toBe(true);
+    expect(stdout).toMatch(/\nbandwidth stream\s+2\s.*\s100%\s/);
+    const threaded = /\nwasm-simd\s+2\s.*?\s(\d+)%\s+\d+%\s+2\n/.exec(stdout);
+    expect(threaded, stdout).not.toBeNull();
+  });
+
   it('rejects bad options with a clear message and exit code 2', async () => {
     for (const [args, message] of [
       [['--sizes', '12x'], /--sizes: '12x' is not a positive integer/],
@@ -98,10 +115,49 @@ describe('adamw-bench CLI', () => {
     }
   });
 
-  it('prints help', async () => {
+  it('prints help, also after the -- that pnpm bench -- --help passes on', async () => {
     const { stdout } = await run(process.execPath, [CLI, '--help']);
     expect(stdout).toContain('--sizes');
     expect(stdout).toContain('tfjs-wasm');
+    // What a full run costs and how to shorten it.
+    expect(stdout).toContain('4K, 16K, 64K, 256K, 1M, 4M, 16M');
+    expect(stdout).toContain('a few\nminutes');
+    expect((await run(process.execPath, [CLI, '--', '--help'])).stdout).toBe(stdout);
+  });
+
+  it('shows the issue-4 targets only with --targets (text and Markdown; the JSON always has them)', async () => {
+    const M1 = 1 << 20;
+    const result = (backend: string, nsPerParam: number, variant?: string) =>
+      ({ backend, threads: 1, size: M1, nsPerParam, minNsPerParam: nsPerParam, gbPerSecond: 28 / nsPerParam, medianMs: nsPerParam, minMs: nsPerParam, runs: 9, stepsPerRep: 1, spread: 0.01, unstable: false, ...(variant ? { variant } : {}) });
+    const json = join(dir, 'targets.json');
+    const machine = { cpu: 'test', cores: 2, memoryGiB: 1, node: 'v20', v8: '11', platform: 'linux-x64', date: '2025-01-01T00:00:00Z', peers: {} };
+    const config = { command: 'cli.js', sizes: [M1], backends: ['wasm-simd', 'js'], threads: [1], reps: 9, steps: null, minRepMs: 25, budgetSeconds: 30, amsgrad: false, checks: ['default'], bytesPerParam: 28 };
+    writeFileSync(json, JSON.stringify({ machine, config, results: [result('wasm-simd', 1), result('js', 2)], targets: [], notes: [] }));
+    const plainMd = join(dir, 'plain.md');
+    const targetsMd = join(dir, 'targets.md');
+    const plain = await run(process.execPath, [CLI, '--from-json', json, '--markdown', plainMd]);
+    const shown = await run(process.execPath, [CLI, '--from-json', json, '--markdown', targetsMd, '--targets']);
+    expect(plain.stdout).not.toMatch(/targets|MISSED/);
+    expect(readFileSync(plainMd, 'utf8')).not.toMatch(/Targets|missed/);
+    expect(shown.stdout).toMatch(/targets \(issue 4[\s\S]*≥ 3× faster than js at 1M\s+2\.00×\s+MISSED/);
+    expect(readFileSync(targetsMd, 'utf8')).toContain('| ≥ 3× faster than js at 1M | 2.00× | **missed** |');
+  });
+
+  it('marks rows too noisy to trust, with a legend line, in the text and Markdown tables', async () => {
+    const json = join(dir, 'noisy.json');
+    const machine = { cpu: 'test', cores: 2, memoryGiB: 1, node: 'v20', v8: '11', platform: 'linux-x64', date: '2025-01-01T00:00:00Z', peers: {} };
+    const config = { command: 'cli.js', sizes: [4096], backends: ['js'], threads: [1], reps: 9, steps: null, minRepMs: 25, budgetSeconds: 30, amsgrad: false, checks: ['default'], bytesPerParam: 28 };
+    const result = (threads: number, spread: number, unstable: boolean) =>
+      ({ backend: 'js', threads, size: 4096, nsPerParam: 2, minNsPerParam: 1.5, gbPerSecond: 14, medianMs: 0.008, minMs: 0.006, runs: 9, stepsPerRep: 1, spread, unstable });
+    writeFileSync(json, JSON.stringify({ machine, config, results: [result(1, 0.02, false), result(2, 0.4, true)], targets: [], notes: [] }));
+    const md = join(dir, 'noisy.md');
+    const { stdout } = await run(process.execPath, [CLI, '--from-json', json, '--markdown', md]);
+    expect(stdout).toMatch(/^! after ns\/param: too noisy to trust/m);
+    expect(stdout).toMatch(/\njs\s+1\s+2\.000\s.*\s2%\s+9\n/);
+    expect(stdout).toMatch(/\njs\s+2\s+2\.000!\s.*\s40%\s+9\n/);
+    const text = readFileSync(md, 'utf8');
+    expect(text).toContain('| js | 2 | 2.000! |');
+    expect(text).toMatch(/^! after ns\/param: too noisy to trust/m);
   });
 });
 
@@ -140,6 +196,15 @@ describe('adamw-bench argument parsing', () => {
     expect(parseCliArgs([]).sizes.at(-1)).toBe(16777216);
   });
 
+  it('ignores one leading -- (pnpm bench -- --sizes 4k), not a later one', () => {
+    expect(parseCliArgs(['--', '--sizes', '4k', '--targets']).sizes).toEqual([4096]);
+    expect(parseCliArgs(['--', '--help']).help).toBe(true);
+    expect(parseCliArgs(['--', '--targets']).targets).toBe(true);
+    expect(parseCliArgs([]).targets).toBe(false);
+    expect(() => parseCliArgs(['--sizes', '4k', '--', '--help'])).toThrow(UsageError);
+    expect(() => parseCliArgs(['--', '--', '--help'])).toThrow(UsageError);
+  });
+
   it('validates', () => {
     expect(() => parseCliArgs(['--sizes', '0'])).toThrow(UsageError);
     expect(() => parseCliArgs(['--sizes', '1,,2'])).toThrow(/empty items/);
@@ -161,6 +226,7 @@ describe('--scenario tfjs', () => {
     expect(parseCliArgs([]).scenario).toBe('step');
     expect(() => parseCliArgs(['--scenario', 'fit'])).toThrow(/--scenario must be step or tfjs/);
     expect(() => parseCliArgs(['--scenario', 'tfjs', '--sizes', '1m', '--amsgrad'])).toThrow(/--sizes, --amsgrad do not apply/);
+    expect(() => parseCliArgs(['--scenario', 'tfjs', '--targets'])).toThrow(/--targets does not apply/);
   });
 
   it('times one model.fit epoch per optimizer on tfjs cpu and wasm, and keeps one Markdown section per file', async () => {

@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads';
 import type { Prepared, Runner } from '../types.js';
 import { BANDWIDTH_MODULE_BASE64 } from './bandwidth-module.generated.js';
 import type { Peer } from './peer.js';
@@ -40,6 +41,71 @@ async function streamRunner(size: number): Promise<Runner> {
   };
 }
 
+/** The control words the threaded probe shares: a generation the workers wait on, steps to run, workers done. */
+const GEN = 0;
+const STEPS = 1;
+const DONE = 2;
+
+/**
+ * A probe worker: its own wasm memory holding its share of the four arrays, pages touched before
+ * it reports ready; then, per generation, `steps` streams over its share and one count in DONE.
+ * Runs from its source text (`eval` worker), so the probe needs no file of its own.
+ */
+function probeWorker({ parentPort, workerData }: typeof import('node:worker_threads')): void {
+  const { module, control, share } = workerData as { module: WebAssembly.Module; control: SharedArrayBuffer; share: number };
+  const words = new Int32Array(control);
+  const bytes = share * 4;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((4 * bytes) / 65536) + 1, maximum: 65536 });
+  const { stream } = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as StreamExports;
+  new Int32Array(memory.buffer, 0, 4 * share).fill(7);
+  let seen = Atomics.load(words, 0);
+  parentPort!.postMessage('ready');
+  for (;;) {
+    Atomics.wait(words, 0, seen);
+    seen = Atomics.load(words, 0);
+    if (seen < 0) return;
+    for (let s = Atomics.load(words, 1); s > 0; s--) stream(0, bytes, 2 * bytes, 3 * bytes, bytes);
+    Atomics.add(words, 2, 1);
+    Atomics.notify(words, 2);
+  }
+}
+
+/**
+ * stream on `threads` threads: each streams its own 1/threads of the arrays (the calling thread
+ * too), as threaded adamw-wasm splits a step; the time is from the wake-up until the last
+ * finishes. The multi-core limit the threaded rows compare to.
+ */
+async function threadedStreamRunner(size: number, threads: number): Promise<Runner> {
+  const share = Math.ceil(size / threads / 8) * 8;
+  const module = await probeModule();
+  const control = new SharedArrayBuffer(16);
+  const words = new Int32Array(control);
+  const own = await streamRunner(share);
+  const workers = Array.from({ length: threads - 1 }, () => new Worker(`(${probeWorker.toString()})(require('node:worker_threads'))`, { eval: true, workerData: { module, control, share } }));
+  await Promise.all(workers.map((w) => new Promise((resolve, reject) => (w.once('message', resolve), w.once('error', reject)))));
+  return {
+    key: { backend: 'bandwidth', threads, variant: 'stream' },
+    size: share * threads,
+    bytesPerParam: BYTES,
+    run(steps) {
+      const t0 = performance.now();
+      Atomics.store(words, STEPS, steps);
+      Atomics.store(words, DONE, 0);
+      Atomics.add(words, GEN, 1);
+      Atomics.notify(words, GEN);
+      own.run(steps);
+      // Re-checked after every wake-up: a notify can come before the last worker counts itself.
+      for (let done = Atomics.load(words, DONE); done < threads - 1; done = Atomics.load(words, DONE)) Atomics.wait(words, DONE, done, 1000);
+      return performance.now() - t0;
+    },
+    async dispose() {
+      Atomics.store(words, GEN, -1);
+      Atomics.notify(words, GEN);
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
+
 /** copy: TypedArray.set (memmove) of 14 bytes/param between two buffers; read + write counted. */
 function copyRunner(size: number): Runner {
   const half = (BYTES / 2) * size;
@@ -58,11 +124,13 @@ function copyRunner(size: number): Runner {
   };
 }
 
-export function bandwidthPeer(): Peer {
+/** The probes at `size`: stream on each thread count, and copy (one thread). */
+export function bandwidthPeer(threads: readonly number[]): Peer {
   return {
     backend: 'bandwidth',
     async prepare(size): Promise<Prepared> {
-      return { runners: [await streamRunner(size), copyRunner(size)] };
+      const threaded = await Promise.all(threads.filter((n) => n > 1).map((n) => threadedStreamRunner(size, n)));
+      return { runners: [await streamRunner(size), ...threaded, copyRunner(size)] };
     },
   };
 }

@@ -67,9 +67,10 @@ export async function runTfjsFit(options: { reps: number; command: string; machi
   const rows: FitRow[] = [];
   const notes: string[] = [];
   let model: FitDocument['model'] | undefined;
+  progress.stage(`tfjs model.fit on ${BACKENDS.length} backends`, BACKENDS.length);
   for (const [i, backend] of BACKENDS.entries()) {
-    progress.update(i / BACKENDS.length, `tfjs ${backend}: ${reps} epochs per optimizer, interleaved`);
     progress.log(`adamw-bench: tfjs ${backend} (${reps} timed epochs per optimizer after one warm-up)`);
+    progress.advance(i, `tfjs ${backend}: ${reps} epochs per optimizer, interleaved`);
     const done = await fitIn({ backend, reps, ...FIT_MODEL });
     machine.peers['tfjs'] = done.version;
     if (backend === 'wasm') machine.peers['tfjs-wasm'] = `(${done.simd ? 'SIMD' : 'no SIMD'}, 1 thread)`;
@@ -87,7 +88,7 @@ export async function runTfjsFit(options: { reps: number; command: string; machi
       });
     }
   }
-  progress.clear();
+  progress.end();
   return { machine, command: options.command, model: model!, reps, rows, notes };
 }
 
