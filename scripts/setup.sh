@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh Debian machine (idempotent; fast when everything is present):
-# Debian packages for the wasm toolchain, the browser tests and the paper reproduction's data, pnpm at the pinned version,
-# the workspace's npm deps. `--bench` also installs PyTorch, a peer the benchmark measures.
+# Debian packages for the wasm toolchain, the browser tests, the paper reproduction's data and PyTorch, pnpm at the
+# pinned version, the workspace's npm deps. `--bench` (scripts/run.sh bench) adds nothing: PyTorch, the benchmark's
+# peer, is installed for the tests anyway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +14,9 @@ command -v rustfmt >/dev/null || APT_PACKAGES+=(rustfmt)
 APT_PACKAGES+=(chromium fonts-dejavu-core)
 # Fashion-MNIST for the paper reproduction (examples/paper-repro) and its test.
 APT_PACKAGES+=(dataset-fashion-mnist)
-# PyTorch CPU (Debian's 1.13) for adamw-bench's torch rows and for regenerating test fixtures.
-[ "${1:-}" = "--bench" ] && APT_PACKAGES+=(python3-torch python3-numpy)
+# PyTorch CPU (Debian's 1.13): the tests that move runs between JS and PyTorch (test/node/torch-safetensors.test.ts,
+# python/test_adamw_wasm_torch.py), adamw-bench's torch rows, and regenerating test fixtures.
+APT_PACKAGES+=(python3-torch python3-numpy)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

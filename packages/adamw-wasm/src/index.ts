@@ -22,7 +22,7 @@ export {
   type AdamWPreset,
 } from './optimizers/adam-family.js';
 export { SGD_DEFAULTS, SGDW_DEFAULTS, type SgdHyperparameters, type SgdwHyperparameters } from './optimizers/sgd-family.js';
-export type { Optimizer, StepResult, StepOptions, SaveStateOptions, RestoreOptions, GroupSpec, TensorSpec } from './optimizers/optimizer.js';
+export type { Optimizer, StepResult, StepOptions, SaveStateOptions, ExportSafetensorsOptions, RestoreOptions, GroupSpec, TensorSpec } from './optimizers/optimizer.js';
 export type { ParamGroup, Group, Tensor } from './optimizers/param-group.js';
 export type { StateDict, TensorState } from './optimizers/checkpoint.js';
 export type { NonFinitePolicy } from './optimizers/plan.js';
@@ -36,3 +36,12 @@ export { init, isBackendAvailable, type InitResult } from './kernels/select.js';
 export { canBlockHere as canBlock } from './kernels/threads/spawn.js';
 export { MAX_MEMORY_BYTES } from './memory/arena.js';
 export { STATE_FORMAT_VERSION } from './state/index.js';
+export {
+  toSafetensors,
+  fromSafetensors,
+  safetensorsToFloat32,
+  type SafetensorsDtype,
+  type SafetensorsTensor,
+  type SafetensorsInput,
+  type SafetensorsFile,
+} from './state/safetensors.js';

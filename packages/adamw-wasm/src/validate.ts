@@ -132,6 +132,28 @@ export function checkSize(who: string, path: string, value: unknown): number {
   return checkInteger(who, path, value, 1, 'a positive integer');
 }
 
+/** More dimensions than any framework allows (PyTorch and NumPy stop at 64): a bound, so a huge sparse array is refused at once. */
+export const MAX_DIMS = 64;
+
+/** A tensor's shape: an array of at most MAX_DIMS safe integers >= 0; a frozen copy. */
+export function checkShape(who: string, path: string, value: unknown): readonly number[] {
+  if (!Array.isArray(value)) typeError(who, path, 'an array of dimensions (integers >= 0)', value);
+  if (value.length > MAX_DIMS) rangeError(who, `${path}.length`, `at most ${MAX_DIMS} (dimensions)`, value.length);
+  // Array.from visits holes (as undefined, refused), which map would skip.
+  return Object.freeze(Array.from(value as unknown[], (d, i) => checkInteger(who, `${path}[${i}]`, d, 0)));
+}
+
+/** Elements of a tensor of this shape (1 for a scalar, `[]`). */
+export const shapeSize = (shape: readonly number[]): number => shape.reduce((n, d) => n * d, 1);
+
+/** Throws unless `shape` holds `size` elements (or, with no size to meet, at least one). */
+export function checkShapeHolds(who: string, path: string, shape: readonly number[], size: number | undefined): void {
+  const elements = shapeSize(shape);
+  if (size === undefined ? elements >= 1 : elements === size) return;
+  const rule = size === undefined ? 'dimensions whose product is at least 1 (a tensor has at least one element)' : `dimensions whose product is the tensor's size, ${size}`;
+  throw new RangeError(`${prefix(who)}${path} must have ${rule} (got [${shape.join(', ')}], ${elements} elements)`);
+}
+
 /**
  * Initial parameters: a Float32Array of finite values. The values are copied first and the copy
  * is checked, so nothing the caller does meanwhile (a shared buffer another thread writes, a

@@ -37,6 +37,9 @@ const SECOND_CALLS: Record<string, [string, (opt: AdamW, saved: Uint8Array) => u
   'set()': ['groups[0].set()', (opt) => opt.groups[0]!.set({ eps: 1e-6 })],
   'loadState()': ['loadState()', (opt, saved) => opt.loadState(saved)],
   'saveState()': ['saveState()', (opt) => opt.saveState()],
+  'exportSafetensors()': ['exportSafetensors()', (opt) => opt.exportSafetensors()],
+  // Refused as in flight before the bytes are read, so any bytes do.
+  'importSafetensors()': ['importSafetensors()', (opt, saved) => opt.importSafetensors(saved)],
   'zeroGrad()': ['zeroGrad()', (opt) => opt.zeroGrad()],
   'dispose()': ['dispose()', (opt) => opt.dispose()],
   'saveStateToFile()': ['saveStateToFile()', (opt) => opt.saveStateToFile(join(dir, 'x.adamw'))],

@@ -45,3 +45,43 @@ export function firstBitDifference(a: Float32Array, b: Float32Array, nanPayloads
   }
   return -1;
 }
+
+/** What `checksum` reads of an optimizer (any family). */
+interface Checksummed {
+  readonly stepCount: number;
+  readonly clipGradNorm: number | undefined;
+  readonly nonFinite: string;
+  readonly groups: readonly { readonly hyperparameters: object }[];
+  readonly tensors: readonly {
+    readonly name: string;
+    readonly group: number;
+    readonly shape: readonly number[];
+    readonly stepCount: number;
+    readonly params: Float32Array;
+    readonly grads: Float32Array;
+    readonly state: object;
+  }[];
+}
+
+/**
+ * Everything a load can change, as one string: step counts, options, every group's
+ * hyperparameters (a schedule by identity), and per tensor its shape and the bits of its
+ * parameters, gradients and state arrays. Equal strings: bitwise the same optimizer.
+ */
+export function checksum(opt: Checksummed): string {
+  const ids = new Map<unknown, number>();
+  const value = (v: unknown): string =>
+    typeof v === 'function' ? `<fn#${ids.get(v) ?? (ids.set(v, ids.size), ids.size - 1)}>` : Object.is(v, -0) ? '-0' : JSON.stringify(v, (_, x: unknown) => (x instanceof RegExp ? `/${x.source}/${x.flags}` : x));
+  const bits = (a: Float32Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+  const lines = [`stepCount=${opt.stepCount} clip=${opt.clipGradNorm} nonFinite=${opt.nonFinite}`];
+  opt.groups.forEach((g, k) => {
+    const h = g.hyperparameters as Record<string, unknown>;
+    lines.push(`group ${k}: ${Object.keys(h).sort().map((key) => `${key}=${value(h[key])}`).join(' ')}`);
+  });
+  for (const t of opt.tensors) {
+    const state = t.state as Record<string, Float32Array>;
+    lines.push(`${t.name} group=${t.group} shape=[${t.shape.join(',')}] steps=${t.stepCount} params=${bits(t.params)} grads=${bits(t.grads)}`);
+    for (const name of Object.keys(state).sort()) lines.push(`${t.name} ${name}=${bits(state[name]!)}`);
+  }
+  return lines.join('\n');
+}

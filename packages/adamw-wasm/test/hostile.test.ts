@@ -382,6 +382,7 @@ interface Family {
     create(groups: never, options?: never): Promise<AnyOpt>;
     fromState(bytes: never, options?: never): Promise<AnyOpt>;
     fromStateFile(path: never, options?: never): Promise<AnyOpt>;
+    fromSafetensors(bytes: never, options?: never): Promise<AnyOpt>;
   };
   readonly fields: Readonly<Record<string, FieldKind>>;
   /** Options of the fixtures (SGD with momentum, so it has a state array). */
@@ -1160,6 +1161,51 @@ describe.each(FAMILIES)('$name', (fam) => {
     }
   });
 
+  it('safetensors: exportSafetensors(options), importSafetensors(bytes), fromSafetensors(bytes, options)', async () => {
+    const area = new Area('safetensors');
+    const opt = await fixture(fam);
+    const twin = await fixture(fam);
+    const [E, I, F] = ['exportSafetensors', 'importSafetensors', 'fromSafetensors'].map((m) => `${fam.name}.${m}: `) as [string, string, string];
+    const restore = { schedule: SCHED };
+    for (const [label, options, shown] of [['null', null, 'null'], ['5', 5, '5'], ['[]', [], 'an array of length 0'], ['() => ({})', () => ({}), 'a function']] as const) {
+      area.refuse(`export options ${label}`, () => opt.exportSafetensors(options as never), { kind: TypeError, prefix: E, path: 'options', rule: /must be an object/, shown: got(shown) }, opt);
+    }
+    for (const b of boolBads()) {
+      area.refuse(`export includeParams ${b.label}`, () => opt.exportSafetensors({ includeParams: b.value } as never), { kind: b.kind, prefix: E, path: 'options.includeParams', rule: b.rule, shown: b.shown }, opt);
+    }
+    for (const key of ['include_params', 'params', 'lr', ...TYPOS]) {
+      area.refuse(`export unknown ${key}`, () => opt.exportSafetensors({ [key]: true } as never), { kind: TypeError, prefix: E, path: `options.${key}`, rule: /unknown option/ }, opt);
+    }
+    area.refuse('export options Proxy with throwing traps', () => opt.exportSafetensors(throwingProxy({}) as never), { own: sentinel }, opt);
+    for (const [label, bytes, shown] of notBytes()) {
+      const want = { kind: TypeError, path: 'bytes', rule: /must be a Uint8Array/, shown: shown && got(shown) };
+      area.refuse(`import ${label}`, () => opt.importSafetensors(bytes as never), { ...want, prefix: I }, opt);
+      await area.refuseAsync(`fromSafetensors ${label}`, () => fam.cls.fromSafetensors(bytes as never, restore as never), { ...want, prefix: F }, undefined, true);
+    }
+    // Every truncation is refused (the header's length or a tensor's offsets run past the end).
+    const valid = opt.exportSafetensors({ includeParams: true });
+    for (let n = 0; n < valid.length; n += 1 + (n % 7)) {
+      area.refuse(`import truncated to ${n} bytes`, () => opt.importSafetensors(valid.slice(0, n)), { kind: RangeError, prefix: I }, opt);
+    }
+    const detached = valid.slice();
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    area.refuse('import a detached Uint8Array', () => opt.importSafetensors(detached), { kind: RangeError, prefix: I, rule: /truncated safetensors file: 0 bytes/ }, opt);
+    const shared = new Uint8Array(new SharedArrayBuffer(valid.length));
+    shared.set(valid);
+    area.accept('import its own state from shared memory', () => opt.importSafetensors(shared));
+    for (const [label, options, want] of [
+      ['unknown lr', { ...restore, lr: 1 }, { kind: TypeError, prefix: F, path: 'options.lr', rule: /unknown option/ }],
+      ['backend "gpu"', { ...restore, backend: 'gpu' }, { kind: TypeError, prefix: F, path: 'options.backend' }],
+      ['threads 0', { ...restore, threads: 0 }, { kind: RangeError, prefix: F, path: 'options.threads' }],
+      ['no schedule', {}, { kind: Error, prefix: F, path: 'groups[0]', rule: /saved with a schedule/ }],
+      ['options Proxy with throwing traps', throwingProxy({ ...restore }), { own: sentinel }],
+    ] as const) {
+      await area.refuseAsync(`fromSafetensors(valid, ${label})`, () => fam.cls.fromSafetensors(valid as never, options as never), want as Want, undefined, true);
+    }
+    area.done();
+    expectSameFuture(opt, twin);
+  });
+
   it('zeroGrad() and methods called on something that is not the optimizer', async () => {
     const area = new Area('zeroGrad() and wrong receivers');
     const opt = await fixture(fam);
@@ -1179,6 +1225,8 @@ describe.each(FAMILIES)('$name', (fam) => {
       ['stepAsync', []],
       ['saveState', [{}]],
       ['loadState', [opt.saveState()]],
+      ['exportSafetensors', [{}]],
+      ['importSafetensors', [opt.exportSafetensors()]],
       ['addParamGroup', [{ size: N }]],
       ['saveStateToFile', [join(tmpdir(), 'hostile-never-written.ckpt')]],
       ['loadStateFromFile', [join(tmpdir(), 'hostile-never-read.ckpt')]],

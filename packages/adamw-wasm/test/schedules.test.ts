@@ -18,6 +18,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { AdamW } from 'adamw-wasm';
 import { normalizedWeightDecay, schedules, type Schedule } from '../src/schedules/index.js';
 
 interface TorchCase { name: string; torch: string; baseLr: number; lr: number[] }
@@ -371,5 +372,43 @@ describe('toJSON / fromJSON', () => {
       expect(() => fromJSON(json as never), JSON.stringify(json)).toThrow(kind);
       expect(() => fromJSON(json as never), JSON.stringify(json)).toThrow(message);
     }
+  });
+});
+
+describe('the effective learning rate: group.nextLr and group.lastLr', () => {
+  it("equal torch's scheduled lr at every step (HF linear-with-warmup, bit for bit)", async () => {
+    const c = fixture.cases.find((x) => x.name === 'hf-linear-with-warmup')!;
+    const opt = await AdamW.create([{ size: 8 }], { lr: c.baseLr, backend: 'js', schedule: CASES[c.name]!.ours });
+    const group = opt.groups[0]!;
+    expect(group.lastLr).toBeUndefined();
+    for (let t = 0; t < 40; t++) {
+      expect(group.nextLr).toBe(c.lr[t]);
+      group.grads.fill(0.5);
+      opt.step();
+      expect(group.lastLr).toBe(c.lr[t]);
+    }
+    opt.dispose();
+  });
+
+  it('follow lr changes, survive a skipped step, reset on loading a state, and name a broken schedule', async () => {
+    let broken = false;
+    const opt = await AdamW.create([{ size: 8 }], { lr: 0.1, backend: 'js', nonFinite: 'skip', schedule: (t) => (broken ? NaN : 1 / (t + 1)) });
+    const group = opt.groups[0]!;
+    const saved = opt.saveState();
+    opt.step();
+    expect(group.lastLr).toBe(0.1);
+    expect(group.nextLr).toBe(0.1 / 2);
+    group.lr = 0.3;
+    expect(group.nextLr).toBe(0.3 / 2);
+    expect(group.lastLr).toBe(0.1); // what the step used, not recomputed
+    group.grads[3] = NaN;
+    expect(opt.step().skipped).toBe(true);
+    expect(group.lastLr).toBe(0.1);
+    opt.loadState(saved);
+    expect(group.lastLr).toBeUndefined();
+    expect(group.nextLr).toBe(0.1);
+    broken = true;
+    expect(() => group.nextLr).toThrow(/^AdamW: groups\[0\]\.schedule returned NaN for completed step 0; a schedule must return a finite number >= 0$/);
+    opt.dispose();
   });
 });

@@ -60,12 +60,35 @@ describe('named tensors', () => {
     ['no tensors', [{ tensors: [] }], RangeError, /groups\[0\]\.tensors must be a non-empty array/],
     ['tensors and a size', [{ tensors: [{ name: 'w', size: 2 }], size: 2 }], TypeError, /groups\[0\] gives both tensors and size/],
     ['a tensor without a size', [{ tensors: [{ name: 'w' }] }], TypeError, /groups\[0\]\.tensors\[0\] must be given a size or an init array/],
+    ['a shape of another size', [{ tensors: [{ name: 'w', size: 6, shape: [2, 2] }] }], RangeError, /groups\[0\]\.tensors\[0\]\.shape must have dimensions whose product is the tensor's size, 6 \(got \[2, 2\], 4 elements\)$/],
+    ['a shape of another size than init', [{ tensors: [{ name: 'w', init: new Float32Array(3), shape: [1, 2] }] }], RangeError, /tensors\[0\]\.shape must have dimensions whose product is the tensor's size, 3 \(got \[1, 2\], 2 elements\)$/],
+    ['a shape of no elements', [{ tensors: [{ name: 'w', shape: [0, 3] }] }], RangeError, /tensors\[0\]\.shape must have dimensions whose product is at least 1 \(a tensor has at least one element\) \(got \[0, 3\], 0 elements\)$/],
+    ['a shape that is not an array', [{ tensors: [{ name: 'w', shape: 6 }] }], TypeError, /tensors\[0\]\.shape must be an array of dimensions \(integers >= 0\) \(got 6\)$/],
+    ['a negative dimension', [{ tensors: [{ name: 'w', size: 6, shape: [2, -3] }] }], RangeError, /tensors\[0\]\.shape\[1\] must be an integer >= 0 \(got -3\)$/],
+    ['a fractional dimension', [{ tensors: [{ name: 'w', shape: [1.5] }] }], RangeError, /tensors\[0\]\.shape\[0\] must be an integer >= 0 \(got 1\.5\)$/],
+    ['a hole in a shape', [{ tensors: [{ name: 'w', shape: [2, , 3] }] }], TypeError, /tensors\[0\]\.shape\[1\] must be an integer >= 0 \(got undefined\)$/],
+    ['too many dimensions', [{ tensors: [{ name: 'w', shape: new Array(65).fill(1) }] }], RangeError, /tensors\[0\]\.shape\.length must be at most 64 \(dimensions\) \(got 65\)$/],
     ['an unknown tensor key', [{ tensors: [{ name: 'w', size: 2, lr: 1 }] }], TypeError, /unknown option groups\[0\]\.tensors\[0\]\.lr/],
     ['a hole in tensors', [{ tensors: [{ name: 'w', size: 2 }, , { name: 'v', size: 2 }] }], TypeError, /groups\[0\]\.tensors\[1\] must be an object \(got undefined\)/],
   ] as const)('refuses %s before allocating anything', async (_label, groups, kind, message) => {
     const call = AdamW.create(groups as never);
     await expect(call).rejects.toThrow(kind);
     await expect(call).rejects.toThrow(message);
+  });
+
+  it('a tensor may be given a shape (alone or with its size or init); it is kept, frozen, and reported; otherwise [size]', async () => {
+    const dims = [3, 2];
+    const opt = await AdamW.create([{ tensors: [{ name: 'w', shape: dims }, { name: 'b', size: 3, shape: [3] }, { name: 'g', init: new Float32Array(4) }, { name: 's', shape: [] }] }]);
+    dims[0] = 7;
+    expect(opt.tensors.map((t) => [t.name, t.size, t.shape])).toEqual([
+      ['w', 6, [3, 2]],
+      ['b', 3, [3]],
+      ['g', 4, [4]],
+      ['s', 1, []],
+    ]);
+    expect(Object.isFrozen(opt.tensor('w').shape)).toBe(true);
+    expect(Object.isFrozen(opt.tensor('g').shape)).toBe(true);
+    opt.dispose();
   });
 
   it('addParamGroup refuses a name the optimizer already has, and changes nothing', async () => {

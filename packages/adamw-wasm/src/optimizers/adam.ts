@@ -41,4 +41,12 @@ export class Adam extends Optimizer<AdamHyperparameters, AdamGroupState, AdamSca
   static fromStateFile(path: string | URL, options?: RestoreOptions<AdamHyperparameters>): Promise<Adam> {
     return Optimizer.restoreFile(ADAM_FAMILY, path, options, (g, o) => new Adam(g as AdamGroupSpec[], o as AdamOptions));
   }
+
+  /**
+   * Recreates an optimizer from a safetensors file written by `exportSafetensors` or by
+   * PyTorch's side (docs/safetensors.md): groups, tensors in their shapes, hyperparameters, state.
+   */
+  static fromSafetensors(bytes: Uint8Array, options?: RestoreOptions<AdamHyperparameters>): Promise<Adam> {
+    return Optimizer.restoreSafetensors(ADAM_FAMILY, bytes, options, (g, o) => new Adam(g as AdamGroupSpec[], o as AdamOptions));
+  }
 }

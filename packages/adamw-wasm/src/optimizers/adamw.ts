@@ -70,4 +70,12 @@ export class AdamW extends Optimizer<AdamWHyperparameters, AdamGroupState, AdamS
   static fromStateFile(path: string | URL, options?: RestoreOptions<AdamWHyperparameters>): Promise<AdamW> {
     return Optimizer.restoreFile(ADAMW_FAMILY, path, options, (g, o) => new AdamW(g as AdamWGroupSpec[], o as AdamWOptions));
   }
+
+  /**
+   * Recreates an optimizer from a safetensors file written by `exportSafetensors` or by
+   * PyTorch's side (docs/safetensors.md): groups, tensors in their shapes, hyperparameters, state.
+   */
+  static fromSafetensors(bytes: Uint8Array, options?: RestoreOptions<AdamWHyperparameters>): Promise<AdamW> {
+    return Optimizer.restoreSafetensors(ADAMW_FAMILY, bytes, options, (g, o) => new AdamW(g as AdamWGroupSpec[], o as AdamWOptions));
+  }
 }

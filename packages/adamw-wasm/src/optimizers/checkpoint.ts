@@ -202,25 +202,18 @@ export function checkStateDict<H extends CommonHyper>(who: string, family: Famil
   const byName = new Map(tensors.map((t) => [t.name, t]));
 
   const into = target.groups === undefined ? undefined : matchGroups(who, groups, byName, target.groups);
-  const schema = Object.fromEntries(Object.entries(family.schema).filter(([key]) => key !== 'schedule')) as typeof family.schema;
   const checked = groups.map((group, k): GroupToLoad<H> => {
     const path = `state.groups[${k}].hyperparameters`;
-    const { scheduled, ...fields } = group.hyperparameters;
-    checkKnownKeys(who, path, fields, Object.keys(schema));
-    // Every hyperparameter, so that nothing is silently taken from defaults: resuming must be exact.
-    const missing = Object.keys(schema).filter((key) => !Object.hasOwn(fields, key));
-    if (missing.length > 0) throw new TypeError(`${who}: ${path} is missing ${missing.join(', ')}`);
-    if (typeof scheduled !== 'boolean') throw new TypeError(`${who}: ${path}.scheduled must be true or false (got ${show(scheduled)})`);
+    const saved = checkSavedHyper(who, family, path, group.hyperparameters);
     const at = into?.[k] ?? k;
-    const schedule = target.scheduleFor(at, scheduled);
-    if (scheduled && schedule === undefined) {
+    const schedule = target.scheduleFor(at, saved.scheduled);
+    if (saved.scheduled && schedule === undefined) {
       throw new Error(`${who}: groups[${at}] was saved with a schedule; schedules are functions and cannot be saved, so give the group the same schedule again`);
     }
-    if (!scheduled && schedule !== undefined) {
+    if (!saved.scheduled && schedule !== undefined) {
       throw new Error(`${who}: groups[${at}] was saved without a schedule but would resume with one; resuming must be faithful, so remove it`);
     }
-    const hyper = freezeHyper({ ...mergeFields(who, path, fields, family.defaults, schema), schedule } as H);
-    family.check(who, path, hyper);
+    const hyper = freezeHyper({ ...saved.hyper, schedule });
     const need = [...family.state(hyper)].sort().join(', ');
     if (into !== undefined) {
       const have = [...family.state(target.groups![at]!.hyper)].sort().join(', ');
@@ -236,6 +229,28 @@ export function checkStateDict<H extends CommonHyper>(who: string, family: Famil
     return { hyper, tensors: group.tensors.map((name) => byName.get(name)!), into: at };
   });
   return { stepCount, global: { clipGradNorm, nonFinite }, groups: checked };
+}
+
+/**
+ * A group's hyperparameters as saved (every field of the family but `schedule`, and `scheduled`),
+ * checked: the hyperparameters, without a schedule, and whether the group had one.
+ */
+export function checkSavedHyper<H extends CommonHyper>(
+  who: string,
+  family: Family<H, unknown>,
+  path: string,
+  saved: Readonly<Record<string, unknown>>,
+): { readonly hyper: H; readonly scheduled: boolean } {
+  const { scheduled, ...fields } = saved;
+  const schema = Object.fromEntries(Object.entries(family.schema).filter(([key]) => key !== 'schedule')) as typeof family.schema;
+  checkKnownKeys(who, path, fields, Object.keys(schema));
+  // Every hyperparameter, so that nothing is silently taken from defaults: resuming must be exact.
+  const missing = Object.keys(schema).filter((key) => !Object.hasOwn(fields, key));
+  if (missing.length > 0) throw new TypeError(`${who}: ${path} is missing ${missing.join(', ')}`);
+  if (typeof scheduled !== 'boolean') throw new TypeError(`${who}: ${path}.scheduled must be true or false (got ${show(scheduled)})`);
+  const hyper = freezeHyper({ ...mergeFields(who, path, fields, family.defaults, schema), schedule: undefined } as H);
+  family.check(who, path, hyper);
+  return { hyper, scheduled };
 }
 
 function checkTensor(who: string, path: string, raw: unknown, stepCount: number): TensorToLoad {

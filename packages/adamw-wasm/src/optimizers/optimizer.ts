@@ -15,6 +15,7 @@ import { assertFits, layoutArena, packArenas, type GroupShape } from '../memory/
 import type { Schedule } from '../schedules/index.js';
 import { readFileBytes, writeFileAtomically } from '../state/file.js';
 import { decodeState, encodeState } from '../state/index.js';
+import { fromSafetensors, toSafetensors } from '../state/safetensors.js';
 import { checkBoolean, checkKnownKeys, checkPlainObject, checkSchedule, typeError } from '../validate.js';
 import {
   checkStateDict,
@@ -29,12 +30,23 @@ import type { CommonHyper, Family } from './family.js';
 import { freezeHyper } from './fields.js';
 import { GroupCore, ParamGroup, Tensor, TensorCore, type Group, type GroupOwner, type StateViews } from './param-group.js';
 import { planDefaults, planGroup, planGroups, planOptions, type GlobalOptions, type PlannedGroup, type PlannedOptions } from './plan.js';
+import { checkShapesMatch, readFailure, safetensorsToStateDict, stateDictToSafetensors, type SafetensorsTarget } from './safetensors-state.js';
+import { scheduleMultiplier } from './schedule-multiplier.js';
 import { runAsync, runSync, stepPlan, type StepResult } from './step.js';
 
 export type { StepResult } from './step.js';
 
-/** One tensor of a group: its name, and its size (zeros) or initial values. */
-export type TensorSpec = { readonly name: string } & ({ readonly size: number; readonly init?: Float32Array } | { readonly init: Float32Array; readonly size?: number });
+/**
+ * One tensor of a group: its name, and its size (zeros), initial values or shape (any of them
+ * together if they agree). The shape is not used by the step, which sees a flat array; it is
+ * reported as `tensor.shape` and written to safetensors files, so that PyTorch gets its tensors
+ * back in their shapes.
+ */
+export type TensorSpec = { readonly name: string; readonly shape?: readonly number[] } & (
+  | { readonly size: number; readonly init?: Float32Array }
+  | { readonly init: Float32Array; readonly size?: number }
+  | { readonly shape: readonly number[]; readonly size?: number; readonly init?: Float32Array }
+);
 
 /**
  * A parameter group: named tensors sharing hyperparameters, or one tensor given by its size
@@ -51,7 +63,7 @@ export type GroupSpec<H, P extends string = never> = { readonly [K in keyof H]?:
   readonly preset?: P;
 };
 
-/** Options of `fromState` / `fromStateDict`. */
+/** Options of `fromState` / `fromStateDict` / `fromSafetensors`. */
 export interface RestoreOptions<H extends CommonHyper> {
   readonly backend?: BackendChoice;
   readonly threads?: 'auto' | number;
@@ -64,6 +76,15 @@ export interface RestoreOptions<H extends CommonHyper> {
 
 export interface SaveStateOptions {
   /** Include the parameters (default true); without them the state holds optimizer state only. */
+  readonly includeParams?: boolean;
+}
+
+/** Options of `exportSafetensors`. */
+export interface ExportSafetensorsOptions {
+  /**
+   * Also write the parameters, as `params.<name>` (default false: like PyTorch's optimizer
+   * `state_dict()`, the file then holds optimizer state only, and the model is saved apart).
+   */
   readonly includeParams?: boolean;
 }
 
@@ -124,6 +145,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
       family,
       assertIdle: (method) => this.#assertIdle(method),
       assertAlive: (what) => this.#assertAlive(what, 'read'),
+      stepCount: () => this.#stepCount,
     };
     // No groups yet (an integration adding them as it meets them): no memory until the first.
     if (groupPlans.length > 0) this.#addArena(groupPlans);
@@ -172,7 +194,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
       const groups = planned.map((g, i) => {
         const group = new GroupCore<H, S>(this.#groupCores.length + i, g.hyper);
         for (const t of g.tensors) {
-          const tensor = new TensorCore<H, S>(t.name, group, kernel, layout.groups[region++]!, buffer);
+          const tensor = new TensorCore<H, S>(t.name, group, kernel, layout.groups[region++]!, buffer, t.shape);
           if (t.init !== undefined) tensor.views!.params.set(t.init);
           group.tensors.push(tensor);
         }
@@ -379,11 +401,11 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     return this.#dict('stateDict', options, true);
   }
 
-  #dict(method: string, options: SaveStateOptions, copy: boolean): StateDict {
+  #dict(method: string, options: SaveStateOptions, copy: boolean, includeParamsByDefault = true): StateDict {
     this.#assertIdle(`${method}()`);
     const who = `${this.#family.name}.${method}`;
     checkKnownKeys(who, 'options', checkPlainObject(who, 'options', options), ['includeParams']);
-    const includeParams = options.includeParams === undefined ? true : checkBoolean(who, 'options.includeParams', options.includeParams);
+    const includeParams = options.includeParams === undefined ? includeParamsByDefault : checkBoolean(who, 'options.includeParams', options.includeParams);
     const { clipGradNorm, nonFinite } = this.#options.global;
     const groups = this.#groupCores.map((g) => ({
       hyper: g.hyper,
@@ -415,6 +437,8 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
   #write(state: StateToLoad<H>): void {
     for (const saved of state.groups) {
       this.#groupCores[saved.into]!.setHyper(saved.hyper);
+      // The lr of "the last step" is this object's own last step, which the loaded state replaces.
+      this.#groupCores[saved.into]!.lastLr = undefined;
       for (const t of saved.tensors) {
         const core = this.#byName.get(t.name)!;
         const { params, state: views } = core.views!;
@@ -446,6 +470,44 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
   }
 
   /**
+   * The state as a safetensors file laid out as PyTorch's optimizer state (docs/safetensors.md):
+   * `state.<name>.step | exp_avg | exp_avg_sq | max_exp_avg_sq | momentum_buffer` in each
+   * tensor's shape, PyTorch's `param_groups` and adamw-wasm's own hyperparameters in the
+   * metadata, and with `includeParams` the parameters as `params.<name>`. `python/adamw_wasm_torch.py`
+   * loads it into torch.optim; `importSafetensors` / `fromSafetensors` read it back bit for bit.
+   */
+  exportSafetensors(options: ExportSafetensorsOptions = {}): Uint8Array {
+    const who = `${this.#family.name}.exportSafetensors`;
+    // Schedules are the caller's code: run as the call in flight (a schedule calling back into the
+    // optimizer is refused), and before the views are read, so that what is written is one state.
+    const nextLr = this.#exclusive('exportSafetensors()', () =>
+      this.#groupCores.map((g) => g.hyper.lr * scheduleMultiplier(who, g.index, g.hyper.schedule, this.#stepCount)),
+    );
+    const dict = this.#dict('exportSafetensors', options, false, false);
+    const shapes = new Map(this.#tensorCores.filter((t) => t.shape !== undefined).map((t) => [t.name, t.shape!]));
+    const { tensors, metadata } = stateDictToSafetensors(dict, { shapes, nextLr });
+    return toSafetensors(tensors, metadata);
+  }
+
+  /**
+   * Loads a safetensors file written by `exportSafetensors` or by PyTorch's side
+   * (`save_optimizer_state`), like `loadState`: tensors are matched by name, everything is
+   * checked first, and on any error the optimizer is untouched. A tensor given a shape must have
+   * that shape in the file. A file without adamw-wasm's own section (PyTorch's names only) keeps
+   * this optimizer's clipGradNorm and nonFinite, which PyTorch does not hold as optimizer state.
+   */
+  importSafetensors(bytes: Uint8Array): void {
+    const who = `${this.#family.name}.importSafetensors`;
+    this.#load('importSafetensors()', who, () => {
+      const { clipGradNorm, nonFinite } = this.#options.global;
+      const target: SafetensorsTarget = { options: { clipGradNorm: clipGradNorm ?? null, nonFinite }, sizeOf: (name) => this.#byName.get(name)?.regions.length };
+      const { dict, shapes } = readSafetensorsState(who, this.#family, bytes, target);
+      checkShapesMatch(who, shapes, (name) => this.#byName.get(name)?.shape);
+      return dict;
+    });
+  }
+
+  /**
    * Creates an optimizer shaped like a state dict and writes it in, synchronously (after init,
    * with the workers its threads need). The groups of the first memory are built through the
    * constructor; a model that was split across memories (addParamGroup) is laid out the same way.
@@ -457,8 +519,9 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     options: unknown,
     make: (groups: unknown, options: unknown) => T,
     who: string,
+    shapes: ReadonlyMap<string, readonly number[]> = new Map(),
   ): T {
-    const { checked, arenas, specs, global } = planRestore(family, dict, options, who);
+    const { checked, arenas, specs, global } = planRestore(family, dict, options, who, shapes);
     const [first, end] = arenas[0] ?? [0, 0];
     const optimizer = make(specs.slice(first, end), global);
     try {
@@ -474,18 +537,18 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     return optimizer;
   }
 
-  /** `restore` after init() and the workers its memories need: the async paths (fromState, fromStateFile). */
+  /** `restore` after init() and the workers its memories need: the async paths (fromState, fromStateFile, fromSafetensors). */
   protected static async restoreAsync<H extends CommonHyper, S extends StateViews, Scalars, T extends Optimizer<H, S, Scalars>>(
     family: Family<H, Scalars>,
-    read: (who: string) => unknown,
+    read: (who: string) => { readonly dict: unknown; readonly shapes?: ReadonlyMap<string, readonly number[]> },
     options: unknown,
     make: (groups: unknown, options: unknown) => T,
     who: string,
   ): Promise<T> {
-    const dict = read(who);
-    planRestore(family, dict, options, who);
+    const { dict, shapes } = read(who);
+    planRestore(family, dict, options, who, shapes);
     await init();
-    return Optimizer.started(Optimizer.restore(family, dict, options, make, who));
+    return Optimizer.started(Optimizer.restore(family, dict, options, make, who, shapes));
   }
 
   /** @internal `restoreAsync` from bytes. */
@@ -496,7 +559,17 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     make: (groups: unknown, options: unknown) => T,
     who = `${family.name}.fromState`,
   ): Promise<T> {
-    return Optimizer.restoreAsync(family, (w) => fromOptimizerState(decodeState(bytes, w)), options, make, who);
+    return Optimizer.restoreAsync(family, (w) => ({ dict: fromOptimizerState(decodeState(bytes, w)) }), options, make, who);
+  }
+
+  /** @internal `restoreAsync` from a safetensors file; its tensors get the file's shapes. */
+  protected static restoreSafetensors<H extends CommonHyper, S extends StateViews, Scalars, T extends Optimizer<H, S, Scalars>>(
+    family: Family<H, Scalars>,
+    bytes: Uint8Array,
+    options: unknown,
+    make: (groups: unknown, options: unknown) => T,
+  ): Promise<T> {
+    return Optimizer.restoreAsync(family, (who) => readSafetensorsState(who, family, bytes, {}), options, make, `${family.name}.fromSafetensors`);
   }
 
   /** @internal `restoreAsync` from a file; errors name the file. */
@@ -547,13 +620,30 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
 
 const displayPath = (path: string | URL): string => (typeof path === 'string' ? path : path.href);
 
+/** A safetensors file's state dict (unchecked) and shapes; the codec's refusals are restated as `who`'s. */
+function readSafetensorsState<H extends CommonHyper>(who: string, family: Family<H, unknown>, bytes: Uint8Array, target: SafetensorsTarget) {
+  let file;
+  try {
+    file = fromSafetensors(bytes);
+  } catch (error) {
+    throw readFailure(who, error);
+  }
+  return safetensorsToStateDict(file, who, family, target);
+}
+
 const totalLength = (groups: readonly PlannedGroup<unknown>[]): number => groups.reduce((n, g) => n + g.tensors.reduce((m, t) => m + t.length, 0), 0);
 
 /**
  * Everything a restore needs, checked with nothing allocated: the dict, each group as a spec for
  * the constructor path, how groups split into memories, and the options to build with.
  */
-function planRestore<H extends CommonHyper>(family: Family<H, unknown>, dict: unknown, options: unknown, who: string) {
+function planRestore<H extends CommonHyper>(
+  family: Family<H, unknown>,
+  dict: unknown,
+  options: unknown,
+  who: string,
+  shapes: ReadonlyMap<string, readonly number[]> = new Map(),
+) {
   const opts = checkPlainObject(who, 'options', options ?? {});
   checkKnownKeys(who, 'options', opts, ['backend', 'threads', 'schedule']);
   const groupsInDict = (dict as { groups?: unknown } | null | undefined)?.groups;
@@ -561,9 +651,12 @@ function planRestore<H extends CommonHyper>(family: Family<H, unknown>, dict: un
   const checked = checkStateDict(who, family, dict, { scheduleFor });
   const planned = planOptions(family, { backend: opts.backend, threads: opts.threads }, who);
   const backend = resolveBackend(planned.global.backend, who);
-  const groupPlans: PlannedGroup<H>[] = checked.groups.map((g) => ({ hyper: g.hyper, tensors: g.tensors.map((t) => ({ name: t.name, length: t.size, init: undefined })) }));
+  const groupPlans: PlannedGroup<H>[] = checked.groups.map((g) => ({ hyper: g.hyper, tensors: g.tensors.map((t) => ({ name: t.name, length: t.size, init: undefined, shape: undefined })) }));
   const arenas = packArenas(STATIC_BYTES_BOUND, shapesOf(family, groupPlans), who, backend);
-  const specs = checked.groups.map((g) => ({ ...g.hyper, tensors: g.tensors.map((t) => ({ name: t.name, size: t.size })) }));
+  const specs = checked.groups.map((g) => ({
+    ...g.hyper,
+    tensors: g.tensors.map((t) => ({ name: t.name, size: t.size, ...(shapes.has(t.name) ? { shape: shapes.get(t.name) } : {}) })),
+  }));
   const { clipGradNorm, nonFinite } = checked.global;
   const global = { backend: opts.backend, threads: opts.threads, ...(clipGradNorm === undefined ? {} : { clipGradNorm }), nonFinite };
   return { checked, arenas, specs, global };

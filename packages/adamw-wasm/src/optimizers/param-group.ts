@@ -6,6 +6,7 @@ import type { GroupRegions, Kernel, StateName } from '../kernels/kernel.js';
 import { checkKnownKeys, checkPlainObject } from '../validate.js';
 import type { CommonHyper, Family } from './family.js';
 import { effectiveHyper, freezeHyper, mergeFields } from './fields.js';
+import { scheduleMultiplier } from './schedule-multiplier.js';
 
 /** Views of a tensor's optimizer state, keyed by array name. */
 export type StateViews = Readonly<Partial<Record<StateName, Float32Array>>>;
@@ -30,6 +31,8 @@ export class TensorCore<H extends CommonHyper, S extends StateViews> {
     readonly kernel: Kernel,
     readonly regions: GroupRegions,
     buffer: ArrayBufferLike,
+    /** The shape the tensor was given (frozen), or undefined: the facade then reports `[size]`. */
+    readonly shape: readonly number[] | undefined,
   ) {
     const view = (byteOffset: number): Float32Array => new Float32Array(buffer, byteOffset, regions.length);
     const state = Object.freeze(Object.fromEntries(Object.entries(regions.state).map(([name, at]) => [name, view(at as number)]))) as unknown as S;
@@ -41,6 +44,8 @@ export class TensorCore<H extends CommonHyper, S extends StateViews> {
 /** What the optimizer keeps of a group: its hyperparameters and tensors. */
 export class GroupCore<H extends CommonHyper, S extends StateViews> {
   readonly tensors: TensorCore<H, S>[] = [];
+  /** The lr the group's tensors last stepped with (base lr × schedule), as the step computed it. */
+  lastLr: number | undefined;
   #hyper: H;
 
   constructor(
@@ -69,6 +74,8 @@ export interface GroupOwner<H extends CommonHyper> {
   assertIdle(method: string): void;
   /** Throws once the optimizer is disposed (its memory is gone). */
   assertAlive(what: string): void;
+  /** Completed `step()` calls (what schedules see). */
+  stepCount(): number;
 }
 
 function viewsOf<H extends CommonHyper, S extends StateViews>(core: TensorCore<H, S>, owner: GroupOwner<H>, what: string): Views<S> {
@@ -109,6 +116,11 @@ export class Tensor<H extends CommonHyper, S extends StateViews> {
 
   get size(): number {
     return this.#core.regions.length;
+  }
+
+  /** Its dimensions as given (`shape` in its spec, or from a safetensors file), else `[size]`: a frozen array. */
+  get shape(): readonly number[] {
+    return this.#core.shape ?? Object.freeze([this.size]);
   }
 
   /** Completed steps of this tensor (bias correction counts these; a skipped tensor's do not move). */
@@ -224,6 +236,20 @@ export class ParamGroup<H extends CommonHyper, S extends StateViews> {
   /** The hyperparameters as of now: a frozen snapshot (set() replaces it, never changes it). */
   get hyperparameters(): H {
     return this.#core.hyper;
+  }
+
+  /**
+   * The learning rate the next `step()` uses: `lr` × the schedule's multiplier at the current
+   * step count (PyTorch's `group['lr']` under a scheduler, and `scheduler.get_last_lr()[k]`).
+   */
+  get nextLr(): number {
+    const { lr, schedule } = this.#core.hyper;
+    return lr * scheduleMultiplier(this.#owner.family.name, this.#core.index, schedule, this.#owner.stepCount());
+  }
+
+  /** The learning rate this group's last step used; undefined before this optimizer stepped it (or since loading a state). */
+  get lastLr(): number | undefined {
+    return this.#core.lastLr;
   }
 
   /**

@@ -13,8 +13,11 @@ import {
   checkOneOf,
   checkPlainObject,
   checkPositive,
+  checkShape,
+  checkShapeHolds,
   checkSize,
   rangeError,
+  shapeSize,
   typeError,
 } from '../validate.js';
 
@@ -40,6 +43,8 @@ export interface PlannedTensor {
   readonly name: string;
   readonly length: number;
   readonly init: Float32Array | undefined;
+  /** The shape the caller gave (frozen), or undefined: then it is `[length]`. */
+  readonly shape: readonly number[] | undefined;
 }
 
 export interface PlannedGroup<H> {
@@ -81,15 +86,27 @@ export function planOptions<H extends CommonHyper>(family: Family<H, unknown>, o
   };
 }
 
-/** A tensor's size and initial values: `{ size }` (zeros) or `{ init }` (copied), or both if they agree. */
-function planValues(who: string, path: string, spec: Record<string, unknown>): { length: number; init: Float32Array | undefined } {
+/**
+ * A tensor's size, initial values and shape: `{ size }` (zeros), `{ init }` (copied) or, for a
+ * named tensor, `{ shape }`; any of them together if they agree. The shape is kept only to be reported
+ * (safetensors files carry it); the optimizer sees a flat array either way.
+ */
+function planValues(
+  who: string,
+  path: string,
+  spec: Record<string, unknown>,
+  named: boolean,
+): { length: number; init: Float32Array | undefined; shape: readonly number[] | undefined } {
   const init = spec.init === undefined ? undefined : checkInit(who, `${path}.init`, spec.init);
   const size = spec.size === undefined ? undefined : checkSize(who, `${path}.size`, spec.size);
-  if (init === undefined && size === undefined) typeError(who, path, 'given a size or an init array', spec);
+  const shape = spec.shape === undefined ? undefined : checkShape(who, `${path}.shape`, spec.shape);
+  if (init === undefined && size === undefined && shape === undefined) typeError(who, path, `given a size or an init array${named ? ' (or a shape)' : ''}`, spec);
   if (init !== undefined && size !== undefined && init.length !== size) {
     rangeError(who, `${path}.size`, `equal to ${path}.init.length (${init.length}) when both are given`, size);
   }
-  return { length: init?.length ?? (size as number), init };
+  const length = init?.length ?? size;
+  if (shape !== undefined) checkShapeHolds(who, `${path}.shape`, shape, length);
+  return { length: length ?? shapeSize(shape!), init, shape };
 }
 
 /**
@@ -105,7 +122,7 @@ function planTensors(who: string, path: string, spec: Record<string, unknown>, i
     taken.add(name);
     return name;
   };
-  if (spec.tensors === undefined) return [{ name: claim(`groups[${index}]`, `${path} (its one tensor's name)`), ...planValues(who, path, spec) }];
+  if (spec.tensors === undefined) return [{ name: claim(`groups[${index}]`, `${path} (its one tensor's name)`), ...planValues(who, path, spec, false) }];
   if (spec.size !== undefined || spec.init !== undefined) {
     throw new TypeError(`${who}: ${path} gives both tensors and ${spec.size !== undefined ? 'size' : 'init'}; give each tensor its own size or init`);
   }
@@ -115,8 +132,8 @@ function planTensors(who: string, path: string, spec: Record<string, unknown>, i
   return Array.from(spec.tensors as unknown[], (raw, k) => {
     const at = `${path}.tensors[${k}]`;
     const tensor = checkPlainObject(who, at, raw);
-    checkKnownKeys(who, at, tensor, ['name', 'size', 'init']);
-    return { name: claim(tensor.name, `${at}.name`), ...planValues(who, at, tensor) };
+    checkKnownKeys(who, at, tensor, ['name', 'size', 'init', 'shape']);
+    return { name: claim(tensor.name, `${at}.name`), ...planValues(who, at, tensor, true) };
   });
 }
 

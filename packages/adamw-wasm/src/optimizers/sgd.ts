@@ -47,6 +47,14 @@ export class SGD extends Optimizer<SgdHyperparameters, SgdGroupState, SgdScalars
   static fromStateFile(path: string | URL, options?: RestoreOptions<SgdHyperparameters>): Promise<SGD> {
     return Optimizer.restoreFile(SGD_FAMILY, path, options, (g, o) => new SGD(g as SgdGroupSpec[], o as SgdOptions));
   }
+
+  /**
+   * Recreates an optimizer from a safetensors file written by `exportSafetensors` or by
+   * PyTorch's side (docs/safetensors.md): groups, tensors in their shapes, hyperparameters, state.
+   */
+  static fromSafetensors(bytes: Uint8Array, options?: RestoreOptions<SgdHyperparameters>): Promise<SGD> {
+    return Optimizer.restoreSafetensors(SGD_FAMILY, bytes, options, (g, o) => new SGD(g as SgdGroupSpec[], o as SgdOptions));
+  }
 }
 
 /**
@@ -81,5 +89,13 @@ export class SGDW extends Optimizer<SgdwHyperparameters, SgdGroupState, SgdScala
   /** `fromState` from a file written by `saveStateToFile` (Node, Deno). */
   static fromStateFile(path: string | URL, options?: RestoreOptions<SgdwHyperparameters>): Promise<SGDW> {
     return Optimizer.restoreFile(SGDW_FAMILY, path, options, (g, o) => new SGDW(g as SgdwGroupSpec[], o as SgdwOptions));
+  }
+
+  /**
+   * Recreates an optimizer from a safetensors file written by `exportSafetensors` or by
+   * PyTorch's side (docs/safetensors.md): groups, tensors in their shapes, hyperparameters, state.
+   */
+  static fromSafetensors(bytes: Uint8Array, options?: RestoreOptions<SgdwHyperparameters>): Promise<SGDW> {
+    return Optimizer.restoreSafetensors(SGDW_FAMILY, bytes, options, (g, o) => new SGDW(g as SgdwGroupSpec[], o as SgdwOptions));
   }
 }

@@ -6,11 +6,11 @@
  */
 import type { GroupRegions, Job, Kernel, StateName } from '../kernels/kernel.js';
 import { alignUp } from '../memory/arena.js';
-import { show } from '../validate.js';
 import type { CommonHyper, Family, StepContext } from './family.js';
 import { clipCoefficient, firstNonFinite, NonFiniteGradientError, tensorLabel } from './gradient-check.js';
 import type { StateViews, TensorCore } from './param-group.js';
 import type { GlobalOptions } from './plan.js';
+import { scheduleMultiplier } from './schedule-multiplier.js';
 
 /** What `step()` did. */
 export interface StepResult {
@@ -103,16 +103,6 @@ function runs<T extends { readonly kernel: Kernel; readonly regions: GroupRegion
   return out;
 }
 
-/** The multiplier η_t a group's schedule gives at `stepCount`, checked. */
-function scheduled(who: string, group: number, schedule: CommonHyper['schedule'], stepCount: number): number {
-  const eta = schedule === undefined ? 1 : schedule(stepCount);
-  if (typeof eta !== 'number' || !Number.isFinite(eta) || eta < 0) {
-    const Kind = typeof eta === 'number' ? RangeError : TypeError;
-    throw new Kind(`${who}: groups[${group}].schedule returned ${show(eta)} for completed step ${stepCount}; a schedule must return a finite number >= 0`);
-  }
-  return eta;
-}
-
 export function* stepPlan<H extends CommonHyper, S extends StateViews, Scalars>(inputs: StepInputs<H, S, Scalars>): StepPlan {
   const { family, tensors, global } = inputs;
   const who = family.name;
@@ -146,7 +136,7 @@ export function* stepPlan<H extends CommonHyper, S extends StateViews, Scalars>(
   const shared = new Map<H, Map<number, Scalars>>();
   const scalars = tensors.map((t) => {
     const g = t.group;
-    if (!etas.has(g.index)) etas.set(g.index, scheduled(who, g.index, g.hyper.schedule, inputs.stepCount));
+    if (!etas.has(g.index)) etas.set(g.index, scheduleMultiplier(who, g.index, g.hyper.schedule, inputs.stepCount));
     const ctx: StepContext = { step: t.stepsTaken + 1, eta: etas.get(g.index)!, clipCoef };
     let byStep = shared.get(t.hyper);
     if (byStep === undefined) shared.set(t.hyper, (byStep = new Map()));
@@ -173,6 +163,7 @@ export function* stepPlan<H extends CommonHyper, S extends StateViews, Scalars>(
     yield* call(who, () => family.run(kernel, regions, s), inputs.broke);
   }
   for (const t of tensors) t.stepsTaken += 1;
+  for (const t of tensors) t.group.lastLr = t.group.hyper.lr * etas.get(t.group.index)!;
   return gradNorm === undefined ? { skipped: false } : { gradNorm, skipped: false };
 }
 
