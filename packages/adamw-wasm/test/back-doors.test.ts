@@ -131,6 +131,16 @@ describe('views and lists cannot be replaced', () => {
     expect(() => Object.defineProperty(opt.groups[0], 'lr', { value: -1 })).toThrow(TypeError);
     opt.dispose();
   });
+
+  it("writing a property that does not exist throws (a JavaScript user's typo is not a silent no-op)", async () => {
+    const [opt, twin] = await pair();
+    // Test files are ES modules, so strict: assignments to a non-extensible object throw.
+    expect(() => ((opt.groups[0] as unknown as Record<string, number>).weight_decay = 0)).toThrow(TypeError);
+    expect(() => ((opt as unknown as Record<string, number>).lr = 0.1)).toThrow(TypeError);
+    expect(() => ((opt.tensors[0] as unknown as Record<string, number>).lr = 0.1)).toThrow(TypeError);
+    expect('weight_decay' in opt.groups[0]!).toBe(false);
+    expectSameAfterStep(opt, twin);
+  });
 });
 
 describe('arrays that change under the check', () => {
