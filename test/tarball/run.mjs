@@ -2,7 +2,7 @@
 /**
  * Tarball tests: the packages as they would be published, in every runtime they promise.
  *
- *   node test/tarball/run.mjs [lint] [node] [ts] [deno] [browser] [--keep]
+ *   node test/tarball/run.mjs [lint] [node] [ts] [readme] [deno] [browser] [--keep]
  *
  * (no suite named = all). Needs built packages (`node scripts/build.mjs`). Packs
  * packages/adamw-wasm and packages/tfjs (adamw-wasm-tfjs, the TensorFlow.js adapter; pnpm pack
@@ -26,6 +26,14 @@
  *            consumer (ts-tfjs/consumer.mts: adamw() as a tf.Optimizer in model.compile) likewise but with
  *            skipLibCheck on, as tfjs's own .d.ts fail these options; a skipLibCheck-off pass
  *            must find errors in tfjs's .d.ts only
+ *   readme   every ```ts / ```typescript / ```js / ```javascript block of README.md,
+ *            packages/adamw-wasm/README.md and packages/tfjs/README.md, verbatim, in two projects
+ *            beside the installed tarballs: an ES module one and a CommonJS one, each made by
+ *            `npm init -y` and configured by the workspace's `tsc --init` (see README SNIPPETS
+ *            below for the few edits and why); type-checked with that tsconfig, then run with
+ *            Node in README order. A ```text output block right after a snippet must equal what
+ *            it prints; the regions marked <!-- shared:NAME --> must be the same in every README
+ *            that has them
  *   deno     the same smoke test in Deno (the `deno` npm package's binary)
  *   browser  headless Chromium (playwright-core, /usr/bin/chromium): the smoke page unbundled
  *            (import map to the tarball's dist/index.js), plain and cross-origin isolated
@@ -65,7 +73,7 @@ const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 
-const SUITES = ['lint', 'node', 'ts', 'deno', 'browser'];
+const SUITES = ['lint', 'node', 'ts', 'readme', 'deno', 'browser'];
 const args = process.argv.slice(2);
 const unknown = args.filter((a) => !SUITES.includes(a) && a !== '--keep');
 if (unknown.length) {
@@ -431,6 +439,246 @@ if (suites.includes('ts')) {
       "none in adamw-wasm-tfjs's or adamw-wasm's .d.ts or in the consumer"
     );
   });
+}
+
+// ------------------------------------------------------------------ README snippets
+
+/*
+ * README SNIPPETS. The point: the code in the READMEs works as pasted, in the projects people
+ * have. Each snippet is written to a file of its own, verbatim, in two projects inside the app
+ * (so that adamw-wasm, adamw-wasm-tfjs and tfjs resolve from the app's node_modules):
+ *   esm  `npm init -y`, then "type": "module"
+ *   cjs  `npm init -y` as it is (CommonJS; npm 11 writes "type": "commonjs", older npm nothing)
+ * Each gets its tsconfig.json from the workspace's own `tsc --init` (TypeScript 5.9: module
+ * nodenext, strict, noUncheckedIndexedAccess, exactOptionalPropertyTypes, verbatimModuleSyntax,
+ * isolatedModules, skipLibCheck, ...), changed only where a user of these projects must change it:
+ *   - both: the generated file's own "For nodejs" advice, `"lib": ["esnext"]` and
+ *     `"types": ["node"]` with @types/node installed (copied from the workspace), since snippets
+ *     use node:fs and Node runs them;
+ *   - cjs: `"verbatimModuleSyntax": false`. With it true, TypeScript refuses every
+ *     `import … from` in a CommonJS file (TS1295 here; TS1286 under module commonjs), so a CommonJS TypeScript
+ *     project either turns it off — TypeScript then compiles imports to require(), exactly what
+ *     tsx does when it runs a .ts file of a CommonJS package — or writes `import x = require()`,
+ *     which an ES module cannot. The READMEs say so; the snippets use `import`.
+ * tsc compiles each project once (the generated tsconfig includes every .ts file in it) and
+ * Node runs each emitted .js, so the CommonJS project really require()s the packages' CommonJS
+ * builds, and top-level await fails to compile there (TS1309) as it fails in tsx.
+ * ```js blocks would be type-checked with allowJs + checkJs and run as they are.
+ *
+ * Info string flags after the language: `no-run` (type-checked, not run: for code that needs
+ * what the suite cannot give it; keep it rare), `needs:FILE` (run after the earlier snippet that
+ * writes FILE in the same project, and fail clearly when none did: the PyTorch → JavaScript
+ * snippet reads the run.safetensors the JavaScript → PyTorch one wrote, standing in for the file
+ * Python would write). Snippets run in README order (README.md, then the packages'), one at a
+ * time in each project, the two projects side by side.
+ *
+ * tfjs: snippets import '@tensorflow/tfjs', the package the tfjs README installs. It is not in the
+ * workspace (it would bring tfjs-backend-webgl, -converter and -data, which nothing here has), so
+ * the app gets a stand-in of that name that re-exports tfjs-core and tfjs-layers and registers
+ * tfjs-backend-cpu, as the real one does (installed from the workspace): in Node the real
+ * package also ends up on 'cpu', where webgl cannot start.
+ */
+const README_FILES = ['README.md', 'packages/adamw-wasm/README.md', 'packages/tfjs/README.md'];
+const SNIPPET_LANGS = { ts: 'ts', typescript: 'ts', js: 'js', javascript: 'js' };
+
+/** Fenced code blocks of a Markdown file: { lang, flags, line (1-based, of the first code line), code }. */
+function fencedBlocks(file) {
+  const lines = readFileSync(join(ROOT, file), 'utf8').split('\n');
+  const blocks = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)(`{3,}|~{3,})(.*)$/.exec(lines[i]);
+    // A backtick fence's info string has no backticks: such a line is inline code.
+    if (!open || (open[2][0] === '`' && open[3].includes('`'))) continue;
+    const [, indent, fence, info] = open;
+    const close = new RegExp(`^\\s*${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`);
+    let end = i + 1;
+    while (end < lines.length && !close.test(lines[end])) end++;
+    assert(end < lines.length, `${file}:${i + 1}: a code block that never closes`);
+    const [lang = '', ...flags] = info.trim().split(/\s+/).filter(Boolean);
+    const code = lines.slice(i + 1, end).map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l));
+    blocks.push({ lang: lang.toLowerCase(), flags, line: i + 2, code: `${code.join('\n')}\n` });
+    i = end;
+  }
+  return blocks;
+}
+
+/** The snippets of the READMEs, in order, each with a file name that says where it came from. */
+function readmeSnippets() {
+  const snippets = [];
+  for (const file of README_FILES) {
+    const blocks = fencedBlocks(file);
+    const prefix = file === 'README.md' ? 'root' : file.split('/')[1];
+    let found = 0;
+    blocks.forEach((block, k) => {
+      const kind = SNIPPET_LANGS[block.lang];
+      if (!kind) return;
+      found++;
+      const unknown = block.flags.filter((f) => f !== 'no-run' && !/^needs:[\w.-]+$/.test(f));
+      assert(unknown.length === 0, `${file}:${block.line - 1}: unknown snippet flag ${unknown.join(' ')} (known: no-run, needs:FILE)`);
+      const next = blocks[k + 1];
+      snippets.push({
+        readme: file,
+        line: block.line,
+        kind,
+        name: `${prefix}-L${block.line}.${kind}`,
+        code: block.code,
+        run: !block.flags.includes('no-run'),
+        needs: block.flags.filter((f) => f.startsWith('needs:')).map((f) => f.slice('needs:'.length)),
+        output: next?.lang === 'text' && next.flags.includes('output') ? next.code : undefined,
+      });
+    });
+    assert(found > 0, `no code snippets found in ${file}: the extraction is broken`);
+  }
+  return snippets;
+}
+
+/** The regions between <!-- shared:NAME … --> and <!-- /shared:NAME --> of each README, by name. */
+function sharedRegions() {
+  const regions = new Map(); // name → [{ file, text }]
+  for (const file of README_FILES) {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    for (const [, name, body] of text.matchAll(/<!-- shared:([\w-]+)[^>]*-->\n([\s\S]*?)<!-- \/shared:\1 -->/g)) {
+      regions.set(name, [...(regions.get(name) ?? []), { file, text: body }]);
+    }
+    const opened = [...text.matchAll(/<!-- shared:([\w-]+)/g)].length;
+    const closed = [...text.matchAll(/<!-- \/shared:([\w-]+) -->/g)].length;
+    assert(opened === closed, `${file}: ${opened} <!-- shared:… --> markers but ${closed} closing ones`);
+  }
+  return regions;
+}
+
+/** tsc's "file(line,col): error" locations turned into README.md:line:col. */
+const toReadmeLines = (output, snippets) =>
+  output.replace(/^([\w.-]+\.(?:ts|js))\((\d+),(\d+)\)/gm, (whole, name, line, col) => {
+    const s = snippets.find((x) => x.name === name);
+    return s ? `${s.readme}:${s.line + Number(line) - 1}:${col} (${name})` : whole;
+  });
+
+if (suites.includes('readme')) {
+  const tsc = require.resolve('typescript/bin/tsc');
+  let snippets = [];
+  await check('README snippets: extract every ```ts/js block of the three READMEs; shared regions identical', async () => {
+    snippets = readmeSnippets();
+    const problems = [];
+    for (const [name, copies] of sharedRegions()) {
+      const [first, ...others] = copies;
+      if (others.length === 0) problems.push(`<!-- shared:${name} --> is only in ${first.file}`);
+      for (const other of others) if (other.text !== first.text) problems.push(`<!-- shared:${name} --> differs between ${first.file} and ${other.file}`);
+    }
+    assert(problems.length === 0, problems.join('\n'));
+    const per = README_FILES.map((f) => `${f} ${snippets.filter((s) => s.readme === f).length}`).join(', ');
+    const shared = [...sharedRegions()].map(([name, copies]) => `${name} (${copies.length}×)`).join(', ');
+    return `${snippets.length} snippets (${per}); ${snippets.filter((s) => !s.run).length} marked no-run; ${snippets.filter((s) => s.output).length} with their output shown; shared regions: ${shared || 'none'}`;
+  });
+
+  const projects = { esm: join(app, 'readme-esm'), cjs: join(app, 'readme-cjs') };
+  await check("README snippets: an ES module and a CommonJS project (npm init -y), tsconfig.json from the workspace's tsc --init", async () => {
+    assert(snippets.length > 0, 'no snippets');
+    await copyFromWorkspace(['@types/node']);
+    if (tfjsReady) writeTfjsStandIn();
+    const notes = [];
+    for (const [kind, dir] of Object.entries(projects)) {
+      mkdirSync(dir, { recursive: true });
+      const quiet = ['--offline', '--no-update-notifier', '--loglevel=error'];
+      await run('npm', ['init', '-y', ...quiet], { cwd: dir });
+      if (kind === 'esm') await run('npm', ['pkg', 'set', 'type=module', ...quiet], { cwd: dir });
+      const type = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).type;
+      assert(kind === 'esm' ? type === 'module' : type === undefined || type === 'commonjs', `${kind}: package.json "type" is ${type}`);
+      await run(process.execPath, [tsc, '--init'], { cwd: dir });
+      let config = readFileSync(join(dir, 'tsconfig.json'), 'utf8');
+      const edits = [
+        ['"types": [],', '"types": ["node"],'],
+        ['// "lib": ["esnext"],', '"lib": ["esnext"],'],
+        ...(kind === 'cjs' ? [['"verbatimModuleSyntax": true,', '"verbatimModuleSyntax": false,']] : []),
+      ];
+      for (const [from, to] of edits) {
+        assert(config.split(from).length === 2, `${kind}: tsc --init's tsconfig.json has no single line ${from} (a new TypeScript? see README SNIPPETS in run.mjs)\n${config}`);
+        config = config.replace(from, to);
+      }
+      writeFileSync(join(dir, 'tsconfig.json'), config);
+      for (const s of snippets) writeFileSync(join(dir, s.name), s.code);
+      const js = snippets.filter((s) => s.kind === 'js').map((s) => s.name);
+      if (js.length) {
+        // tsc --init has no allowJs: JavaScript snippets get it (and checkJs) in a config of their own.
+        writeFileSync(join(dir, 'tsconfig.js.json'), `${JSON.stringify({ extends: './tsconfig.json', compilerOptions: { allowJs: true, checkJs: true, noEmit: true }, files: js }, null, 2)}\n`);
+      }
+      notes.push(`${kind}: package.json type ${type ?? '(none)'}; tsconfig.json: tsc --init + ${edits.map(([, to]) => to).join(' ')}`);
+    }
+    return notes.join('\n  ');
+  });
+
+  const compileAndRun = async (kind) => {
+    const dir = projects[kind];
+    const compile = async (config) => {
+      try {
+        await run(process.execPath, [tsc, '-p', config], { cwd: dir });
+      } catch (err) {
+        throw new Error(`tsc -p ${config} (${kind}) failed:\n${toReadmeLines(err.message, snippets)}`);
+      }
+    };
+    await compile('tsconfig.json');
+    if (snippets.some((s) => s.kind === 'js')) await compile('tsconfig.js.json');
+    const failures = [];
+    const times = [];
+    for (const s of snippets.filter((x) => x.run)) {
+      const where = `${s.readme}:${s.line - 1} (${s.name})`;
+      const missing = s.needs.filter((f) => !existsSync(join(dir, f)));
+      if (missing.length) {
+        failures.push(`${where}: needs ${missing.join(', ')}, which no earlier snippet wrote`);
+        continue;
+      }
+      const start = performance.now();
+      try {
+        const out = await run(process.execPath, [s.name.replace(/\.ts$/, '.js')], { cwd: dir, timeout: 60_000 });
+        times.push(`${s.name} ${((performance.now() - start) / 1000).toFixed(2)} s`);
+        const clean = (text) => text.split('\n').map((l) => l.trimEnd()).join('\n').trim();
+        if (s.output !== undefined && clean(out) !== clean(s.output)) {
+          failures.push(`${where}: printed\n${out}\nbut the README shows\n${s.output}`);
+        }
+      } catch (err) {
+        failures.push(`${where}: ${err.message}`);
+      }
+    }
+    assert(failures.length === 0, `${failures.length} snippet${failures.length === 1 ? '' : 's'} failed:\n${failures.join('\n')}`);
+    return `${times.length} run: ${times.join(', ')}`;
+  };
+  await Promise.all(
+    Object.keys(projects).map((kind) =>
+      check(`README snippets, ${kind === 'esm' ? 'ES module' : 'CommonJS'} project: type-checked with tsc --init's tsconfig, then each run with Node`, async () => {
+        assert(existsSync(join(projects[kind], 'tsconfig.json')), `the ${kind} project was not set up`);
+        return compileAndRun(kind);
+      }),
+    ),
+  );
+}
+
+/**
+ * node_modules/@tensorflow/tfjs in the app: what the real package's dist/tf.node.js and
+ * index.d.ts re-export, from the parts installed here (see README SNIPPETS). CommonJS with
+ * TypeScript's __exportStar, which Node's ES module loader reads as re-exports, as it reads the
+ * real bundle's.
+ */
+function writeTfjsStandIn() {
+  const dir = join(app, 'node_modules', '@tensorflow', 'tfjs');
+  // The real one (tfjs/src/index.ts) also re-exports tfjs-converter and tfjs-data, and registers tfjs-backend-webgl.
+  const reexported = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers'];
+  const registered = '@tensorflow/tfjs-backend-cpu';
+  const version = JSON.parse(readFileSync(join(app, 'node_modules', '@tensorflow', 'tfjs-core', 'package.json'), 'utf8')).version;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: '@tensorflow/tfjs', version, main: 'index.js', types: 'index.d.ts' }, null, 2)}\n`);
+  writeFileSync(
+    join(dir, 'index.js'),
+    [
+      '"use strict";',
+      'var __createBinding = function (o, m, k) { Object.defineProperty(o, k, { enumerable: true, get: function () { return m[k]; } }); };',
+      'var __exportStar = function (m, exports) { for (var p in m) if (p !== "default" && !Object.prototype.hasOwnProperty.call(exports, p)) __createBinding(exports, m, p); };',
+      'Object.defineProperty(exports, "__esModule", { value: true });',
+      ...reexported.map((p) => `__exportStar(require("${p}"), exports);`),
+      `require("${registered}");`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(dir, 'index.d.ts'), `${reexported.map((p) => `export * from '${p}';`).join('\n')}\nimport '${registered}';\n`);
 }
 
 // ------------------------------------------------------------------ deno

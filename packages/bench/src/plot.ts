@@ -36,7 +36,7 @@ const ROW_STYLES: Readonly<Record<string, Omit<SeriesStyle, 'dash'>>> = {
 const FALLBACK_COLORS = ['#393b79', '#637939', '#843c39', '#7b4173', '#3182bd', '#e6550d', '#31a354', '#636363'] as const;
 const FALLBACK_SHAPES = ['circle', 'square', 'diamond', 'cross', 'triangle-up', 'triangle-down'] as const;
 
-/** Solid for one thread and the limit; a dash per thread count (fixed by the count itself). */
+/** Solid for one thread (the one-thread limit dashed); a dash per thread count (fixed by the count itself). */
 const THREAD_DASHES: readonly (readonly number[])[] = [[3, 2], [1, 2], [8, 3, 2, 3], [12, 2]];
 const SOLID: readonly number[] = [1, 0];
 const LIMIT_DASH: readonly number[] = [6, 4];
@@ -53,7 +53,7 @@ export function seriesStyle(label: string, threads: number): SeriesStyle {
   const fixed = ROW_STYLES[label];
   const h = hash(label);
   const { color, shape } = fixed ?? { color: FALLBACK_COLORS[h % FALLBACK_COLORS.length]!, shape: FALLBACK_SHAPES[h % FALLBACK_SHAPES.length]! };
-  const dash = label === LIMIT ? LIMIT_DASH : threads <= 1 ? SOLID : THREAD_DASHES[(Math.round(Math.log2(threads)) + THREAD_DASHES.length - 1) % THREAD_DASHES.length]!;
+  const dash = threads <= 1 ? (label === LIMIT ? LIMIT_DASH : SOLID) : THREAD_DASHES[(Math.round(Math.log2(threads)) + THREAD_DASHES.length - 1) % THREAD_DASHES.length]!;
   return { color, shape, dash };
 }
 
@@ -107,7 +107,8 @@ export function plotSpec(machine: Machine, title: string, results: readonly Resu
   const plotted = results.filter((r) => (r.checks ?? 'default') === 'default' && !(r.backend === 'bandwidth' && r.variant !== 'stream'));
   const values = plotted.map((r) => {
     const label = r.backend === 'bandwidth' ? LIMIT : rowLabel(r);
-    return { series: r.backend === 'bandwidth' ? LIMIT : `${label}${r.threads > 1 ? ` ×${r.threads} threads` : ''}`, label, threads: r.threads, size: r.size, nsPerParam: r.nsPerParam };
+    // The stream probe runs on every thread count: one limit line per count, like the rows it bounds.
+    return { series: `${label}${r.threads > 1 ? ` ×${r.threads} threads` : ''}`, label, threads: r.threads, size: r.size, nsPerParam: r.nsPerParam };
   });
   const series = [...new Map(values.map((v) => [v.series, v])).values()].sort(seriesOrder);
   const domain = series.map((s) => s.series);
