@@ -121,7 +121,7 @@ describe('adamw-bench CLI', () => {
     expect(stdout).toContain('tfjs-wasm');
     // What a full run costs and how to shorten it.
     expect(stdout).toContain('4K, 16K, 64K, 256K, 1M, 4M, 16M');
-    expect(stdout).toContain('a few\nminutes');
+    expect(stdout).toContain('takes about 2½\nminutes');
     expect((await run(process.execPath, [CLI, '--', '--help'])).stdout).toBe(stdout);
   });
 
