@@ -9,6 +9,7 @@
 import { engine, Optimizer, scalar, tensor, variable, type NamedTensorMap, type Tensor, type Variable } from '@tensorflow/tfjs-core';
 import { canBlock, schedules, type Schedule } from 'adamw-wasm';
 import { checkNonNegative, typeError, rangeError } from '../../adamw-wasm/src/validate.js';
+import { scheduleMultiplier } from '../../adamw-wasm/src/optimizers/schedule-multiplier.js';
 import type { Core, FamilySpec, Slot } from './families.js';
 import { matchName } from './names.js';
 import { parseOptions, parseSchedule, savedExclusions, tfjsNames, type ExclusionPattern } from './options.js';
@@ -66,6 +67,7 @@ export abstract class WasmOptimizer extends Optimizer {
   #weightDecay: number;
   #schedule: Schedule | undefined;
   #scheduleMissing: boolean;
+  #lastLr: number | undefined;
   readonly #seen = new Map<string, Seen>();
   /** State from setWeights for variables not met yet, by saved name. */
   #pending = new Map<string, SavedVariable>();
@@ -110,6 +112,16 @@ export abstract class WasmOptimizer extends Optimizer {
   set learningRate(value: number) {
     this.#set('lr', checkNonNegative(this.#family.name, 'learningRate', value));
     this.#learningRate = value;
+  }
+
+  /** The learning rate the next step uses: learningRate × the schedule's multiplier at `iterations` (PyTorch's `group['lr']` under a scheduler). */
+  get nextLr(): number {
+    return this.#learningRate * scheduleMultiplier(this.#family.name, 0, this.#schedule, this.iterations);
+  }
+
+  /** The learning rate the last step used; undefined before the first step (and after setWeights). */
+  get lastLr(): number | undefined {
+    return this.#lastLr;
   }
 
   get weightDecay(): number {
@@ -188,8 +200,10 @@ export abstract class WasmOptimizer extends Optimizer {
       }
       t.grads.set(gradientValues[i]!);
     }
+    const lr = this.nextLr;
     const { skipped } = this.#core.step({ tensors: stepped.map((s) => s.name) });
     if (skipped) return;
+    this.#lastLr = lr;
     // tfjs-backend-wasm copies a new tensor's values into its heap at once; other backends may
     // keep the array itself (cpu for ever, webgl until upload), so they get a copy of ours.
     const copies = COPYING_BACKENDS.has(engine().backendName);
@@ -351,6 +365,7 @@ export abstract class WasmOptimizer extends Optimizer {
     }
     this.#load(now, iterations);
     this.#pending = later;
+    this.#lastLr = undefined;
   }
 
   /**

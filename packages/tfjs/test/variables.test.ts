@@ -193,3 +193,25 @@ describe('bad input is refused before anything changes', () => {
     expect(opt.learningRate).toBe(1e-3);
   });
 });
+
+describe('the effective learning rate', () => {
+  it('nextLr is learningRate × the schedule at iterations, lastLr what the last step used; a skipped step keeps it', async () => {
+    await init();
+    await useBackend('cpu');
+    const v = tf.variable(tf.tensor1d([1, 2, 3]), true, 'lr/v');
+    const opt = adamw({ learningRate: 0.1, schedule: (t: number) => 1 / (t + 1), nonFinite: 'skip' });
+    expect(opt.lastLr).toBeUndefined();
+    expect(opt.nextLr).toBe(0.1);
+    opt.applyGradients([{ name: 'lr/v', tensor: tf.tensor1d([1, 1, 1]) }]);
+    expect(opt.lastLr).toBe(0.1);
+    expect(opt.nextLr).toBe(0.1 / 2);
+    opt.learningRate = 0.4;
+    expect(opt.nextLr).toBe(0.4 / 2);
+    opt.applyGradients([{ name: 'lr/v', tensor: tf.tensor1d([NaN, 1, 1]) }]);
+    expect(opt.lastLr).toBe(0.1);
+    opt.applyGradients([{ name: 'lr/v', tensor: tf.tensor1d([1, 1, 1]) }]);
+    expect(opt.lastLr).toBe(0.4 / 2);
+    opt.dispose();
+    v.dispose();
+  });
+});
