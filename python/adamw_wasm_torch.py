@@ -57,11 +57,12 @@ class Codec(Protocol):
 def _strict_json(text: str, what: str) -> Any:
     """json.loads that refuses duplicate keys and NaN/Infinity, which JSON does not have."""
     def no_duplicates(pairs: list) -> dict:
-        keys = [k for k, _ in pairs]
-        for k in keys:
-            if keys.count(k) > 1:
-                raise ValueError(f'{what}: duplicate key {k!r}')
-        return dict(pairs)
+        out = dict(pairs)
+        if len(out) != len(pairs):  # linear: a hostile header may hold millions of keys
+            seen: set = set()
+            duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))
+            raise ValueError(f'{what}: duplicate key {duplicate!r}')
+        return out
 
     def no_constant(name: str) -> None:
         raise ValueError(f'{what}: {name} is not JSON')
@@ -69,6 +70,8 @@ def _strict_json(text: str, what: str) -> Any:
         return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
     except json.JSONDecodeError as e:
         raise ValueError(f'{what} is not valid JSON ({e})') from None
+    except RecursionError:
+        raise ValueError(f'{what} nests too deeply to read') from None
 
 def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)

@@ -88,6 +88,7 @@ class CodecTest(unittest.TestCase):
             'not a JSON object': header_file('[1]'),
             'duplicate key': header_file('{"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}', bytes(4)),
             'NaN is not JSON': header_file('{"__metadata__":{"a":NaN}}'),
+            'nests too deeply': header_file('{"__metadata__":' + '[' * 100_000 + ']' * 100_000 + '}'),
             'unknown dtype': header_file({'a': {'dtype': 'F8', 'shape': [1], 'data_offsets': [0, 1]}}, bytes(1)),
             'exactly dtype': header_file({'a': {**f32([1], [0, 4]), 'extra': 1}}, bytes(4)),
             'non-negative integers': header_file({'a': f32([-1], [0, 0])}),

@@ -41,6 +41,8 @@ const SECOND_CALLS: Record<string, [string, (opt: AdamW, saved: Uint8Array) => u
   // Refused as in flight before the bytes are read, so any bytes do.
   'importSafetensors()': ['importSafetensors()', (opt, saved) => opt.importSafetensors(saved)],
   'zeroGrad()': ['zeroGrad()', (opt) => opt.zeroGrad()],
+  // Runs the schedule (caller code), so it is a call like the others.
+  'group.nextLr': ['groups[0].nextLr', (opt) => opt.groups[0]!.nextLr],
   'dispose()': ['dispose()', (opt) => opt.dispose()],
   'saveStateToFile()': ['saveStateToFile()', (opt) => opt.saveStateToFile(join(dir, 'x.adamw'))],
   'loadStateFromFile()': ['loadStateFromFile()', (opt) => opt.loadStateFromFile(join(dir, 'x.adamw'))],

@@ -198,6 +198,28 @@ describe('what a file holds', () => {
     sgd.dispose();
   });
 
+  it('tensors named like Object.prototype members (toString, constructor, __proto__) round-trip', async () => {
+    const names = ['toString', 'constructor', '__proto__', 'hasOwnProperty'];
+    const opt = await AdamW.create([{ tensors: names.map((name, k) => ({ name, init: varied(3, k) })) }]);
+    opt.tensors.forEach((t, k) => t.grads.set(varied(3, 20 + k)));
+    opt.step();
+    const bytes = opt.exportSafetensors({ includeParams: true });
+    const back = await AdamW.fromSafetensors(bytes);
+    expect(back.tensors.map((t) => t.name)).toEqual(names);
+    back.tensors.forEach((t, k) => t.grads.set(opt.tensors[k]!.grads)); // gradients are not state
+    expect(checksum(back)).toEqual(checksum(opt));
+    back.importSafetensors(bytes);
+    expect(checksum(back)).toEqual(checksum(opt));
+    opt.dispose();
+    back.dispose();
+  });
+
+  it('a tensor name safetensors cannot hold (a lone surrogate) is refused by exportSafetensors, named as such', async () => {
+    const opt = await AdamW.create([{ tensors: [{ name: 'a\ud800', size: 2 }] }]);
+    expect(() => opt.exportSafetensors()).toThrow(/^AdamW\.exportSafetensors: the state cannot be written as safetensors: .*well-formed Unicode/);
+    opt.dispose();
+  });
+
   it('refuses options it does not know, and calls after dispose', async () => {
     const opt = await small();
     expect(() => opt.exportSafetensors({ params: true } as never)).toThrow(/^AdamW\.exportSafetensors: unknown option options\.params/);

@@ -408,7 +408,14 @@ describe('the effective learning rate: group.nextLr and group.lastLr', () => {
     expect(group.lastLr).toBeUndefined();
     expect(group.nextLr).toBe(0.1);
     broken = true;
-    expect(() => group.nextLr).toThrow(/^AdamW: groups\[0\]\.schedule returned NaN for completed step 0; a schedule must return a finite number >= 0$/);
+    expect(() => group.nextLr).toThrow(/^AdamW\.groups\[0\]\.nextLr: groups\[0\]\.schedule returned NaN for completed step 0; a schedule must return a finite number >= 0$/);
+    broken = false;
+    // The schedule is caller code: calling back into the optimizer from it is refused, as during step().
+    let reentered: unknown;
+    group.set({ schedule: () => { try { opt.step(); } catch (error) { reentered = error; } return 1; } });
+    expect(group.nextLr).toBe(0.1);
+    expect(String(reentered)).toMatch(/groups\[0\]\.nextLr/);
+    expect(opt.stepCount).toBe(0);
     opt.dispose();
   });
 });

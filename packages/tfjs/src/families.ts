@@ -8,7 +8,7 @@ import { Adam, ADAM_DEFAULTS, AdamW, ADAMW_DEFAULTS, SGD, SGDW, type Schedule, t
 /** The part of an adamw-wasm optimizer the adapter drives (the four classes share it). */
 export interface Core {
   readonly tensors: readonly CoreTensor[];
-  readonly groups: readonly { lr: number; weightDecay: number; schedule: Schedule | undefined }[];
+  readonly groups: readonly { lr: number; weightDecay: number; schedule: Schedule | undefined; readonly lastLr: number | undefined }[];
   readonly defaults: Readonly<Record<string, unknown>>;
   readonly stepCount: number;
   readonly backend: string;
@@ -25,6 +25,8 @@ export interface Core {
 
 export interface CoreTensor {
   readonly name: string;
+  /** Index of its group in Core.groups. */
+  readonly group: number;
   readonly size: number;
   readonly stepCount: number;
   readonly params: Float32Array;

@@ -116,7 +116,19 @@ export abstract class WasmOptimizer extends Optimizer {
 
   /** The learning rate the next step uses: learningRate × the schedule's multiplier at `iterations` (PyTorch's `group['lr']` under a scheduler). */
   get nextLr(): number {
-    return this.#learningRate * scheduleMultiplier(this.#family.name, 0, this.#schedule, this.iterations);
+    const who = `${this.#family.name}.nextLr`;
+    this.#assertScheduled(who);
+    return this.#learningRate * scheduleMultiplier(who, 0, this.#schedule, this.iterations);
+  }
+
+  /** A schedule saved as 'custom' cannot be rebuilt from a configuration: refuse until it is set again. */
+  #assertScheduled(who: string): void {
+    if (this.#scheduleMissing) {
+      throw new Error(
+        `${who}: this optimizer was saved with a schedule function, which a configuration cannot hold; ` +
+          'set optimizer.schedule = (the same function) before training',
+      );
+    }
   }
 
   /** The learning rate the last step used; undefined before the first step (and after setWeights). */
@@ -174,12 +186,7 @@ export abstract class WasmOptimizer extends Optimizer {
   applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void {
     const who = `${this.#family.name}.applyGradients`;
     this.#assertAlive('applyGradients()');
-    if (this.#scheduleMissing) {
-      throw new Error(
-        `${who}: this optimizer was saved with a schedule function, which a configuration cannot hold; ` +
-          'set optimizer.schedule = (the same function) before training',
-      );
-    }
+    this.#assertScheduled(who);
     const stepped = this.#checkGradients(who, variableGradients);
     // Read before anything joins or changes: a tensor whose data disagrees with its shape (a
     // lying wrapper) is refused here rather than leaving stale gradients behind.
@@ -200,10 +207,10 @@ export abstract class WasmOptimizer extends Optimizer {
       }
       t.grads.set(gradientValues[i]!);
     }
-    const lr = this.nextLr;
     const { skipped } = this.#core.step({ tensors: stepped.map((s) => s.name) });
     if (skipped) return;
-    this.#lastLr = lr;
+    // What the step's schedule call gave (asking the schedule again could give another value).
+    if (stepped.length > 0) this.#lastLr = this.#core.groups[this.#core.tensor(stepped[0]!.name).group]!.lastLr;
     // tfjs-backend-wasm copies a new tensor's values into its heap at once; other backends may
     // keep the array itself (cpu for ever, webgl until upload), so they get a copy of ours.
     const copies = COPYING_BACKENDS.has(engine().backendName);

@@ -61,9 +61,13 @@ describe('getConfig / fromConfig', () => {
     const step = () => back.applyGradients({ custom_schedule_v: tf.ones([3]) });
     expect(step).toThrow(/SGDW\.applyGradients: this optimizer was saved with a schedule function.*set optimizer\.schedule/);
     expect(Array.from(v.dataSync())).toEqual([1, 1, 1]);
+    expect(() => back.nextLr).toThrow(/^SGDW\.nextLr: this optimizer was saved with a schedule function/);
     back.schedule = mine;
+    expect(back.nextLr).toBe(back.learningRate);
     step();
     expect(back.iterations).toBe(1);
+    expect(back.lastLr).toBe(back.learningRate);
+    expect(back.nextLr).toBe(back.learningRate / 2);
   });
 });
 

@@ -2,7 +2,7 @@ import { BACKEND_NAMES, type BackendChoice, type BackendName, type Kernel } from
 import { checkOneOf } from '../validate.js';
 import { JsKernel } from './js.js';
 import { canRun, compileModule, compiledModule, type ModuleFlavour } from './modules.js';
-import { autoThreads, prepare, preparedOrThrow } from './runtime.js';
+import { AUTO_THREADS_MIN_PARAMS, autoThreads, prepare, preparedOrThrow } from './runtime.js';
 import { WasmKernel } from './wasm.js';
 import { ThreadedKernel } from './threaded.js';
 import { canBlockHere, workersAvailable } from './threads/spawn.js';
@@ -60,7 +60,7 @@ export function threadsAvailable(): boolean {
  */
 export function resolveThreads(choice: 'auto' | number, backend: BackendName, params: number, who: string): number {
   if (choice === 'auto') {
-    if (backend !== 'wasm-simd' || autoThreads(Infinity, params, MAX_THREADS) === 1 || !threadsAvailable() || !canBlockHere()) return 1;
+    if (backend !== 'wasm-simd' || params < AUTO_THREADS_MIN_PARAMS || !threadsAvailable() || !canBlockHere()) return 1;
     return autoThreads(preparedOrThrow(who).cores, params, MAX_THREADS);
   }
   if (choice === 1) return 1;

@@ -9,7 +9,7 @@ import type { StateName } from '../kernels/kernel.js';
 import type { Schedule } from '../schedules/index.js';
 import { checkMembership } from '../state/header.js';
 import { STATE_FORMAT_VERSION, type JsonValue, type OptimizerState } from '../state/index.js';
-import { checkInteger, checkKnownKeys, checkPlainObject, rangeError, show, typedArrayLength, typedArrayTag, typeError } from '../validate.js';
+import { checkInteger, checkKnownKeys, checkPlainObject, prefix, rangeError, show, typedArrayLength, typedArrayTag, typeError } from '../validate.js';
 import type { CommonHyper, Family } from './family.js';
 import { freezeHyper, mergeFields } from './fields.js';
 import { planOptions, type NonFinitePolicy } from './plan.js';
@@ -172,16 +172,7 @@ export function checkStateDict<H extends CommonHyper>(who: string, family: Famil
   if (dict.version !== STATE_FORMAT_VERSION) typeError(who, 'state.version', `${STATE_FORMAT_VERSION} (STATE_FORMAT_VERSION)`, dict.version);
   if (dict.optimizer !== family.name) throw new Error(`${who}: the state was saved by ${typeof dict.optimizer === "string" ? dict.optimizer : show(dict.optimizer)}, not ${family.name}`);
   const stepCount = checkInteger(who, 'state.stepCount', dict.stepCount, 0);
-  const opts = checkPlainObject(who, 'state.options', dict.options);
-  checkKnownKeys(who, 'state.options', opts, ['clipGradNorm', 'nonFinite']);
-  const absent = ['clipGradNorm', 'nonFinite'].filter((key) => !Object.hasOwn(opts, key));
-  if (absent.length > 0) throw new TypeError(`${who}: state.options is missing ${absent.join(', ')}`);
-  const { clipGradNorm, nonFinite } = planOptions(
-    family,
-    { ...(opts.clipGradNorm === null ? {} : { clipGradNorm: opts.clipGradNorm }), nonFinite: opts.nonFinite },
-    who,
-    'state.options',
-  ).global;
+  const { clipGradNorm, nonFinite } = checkSavedOptions(who, family, 'state.options', dict.options);
 
   if (!Array.isArray(dict.tensors)) typeError(who, 'state.tensors', 'an array', dict.tensors);
   const tensors = Array.from(dict.tensors as unknown[], (raw, i) => checkTensor(who, `state.tensors[${i}]`, raw, stepCount));
@@ -228,7 +219,7 @@ export function checkStateDict<H extends CommonHyper>(who: string, family: Famil
     }
     return { hyper, tensors: group.tensors.map((name) => byName.get(name)!), into: at };
   });
-  return { stepCount, global: { clipGradNorm, nonFinite }, groups: checked };
+  return { stepCount, global: { clipGradNorm: clipGradNorm ?? undefined, nonFinite }, groups: checked };
 }
 
 /**
@@ -251,6 +242,16 @@ export function checkSavedHyper<H extends CommonHyper>(
   const hyper = freezeHyper({ ...mergeFields(who, path, fields, family.defaults, schema), schedule: undefined } as H);
   family.check(who, path, hyper);
   return { hyper, scheduled };
+}
+
+/** Saved global options (`{ clipGradNorm: number | null, nonFinite }`, both present), checked as create() checks them. */
+export function checkSavedOptions<H extends CommonHyper>(who: string, family: Family<H, unknown>, path: string, value: unknown): StateDict['options'] {
+  const opts = checkPlainObject(who, path, value);
+  checkKnownKeys(who, path, opts, ['clipGradNorm', 'nonFinite']);
+  const absent = ['clipGradNorm', 'nonFinite'].filter((key) => !Object.hasOwn(opts, key));
+  if (absent.length > 0) throw new TypeError(`${prefix(who)}${path} is missing ${absent.join(', ')}`);
+  const { clipGradNorm, nonFinite } = planOptions(family, { ...(opts.clipGradNorm === null ? {} : { clipGradNorm: opts.clipGradNorm }), nonFinite: opts.nonFinite }, who, path).global;
+  return { clipGradNorm: clipGradNorm ?? null, nonFinite };
 }
 
 function checkTensor(who: string, path: string, raw: unknown, stepCount: number): TensorToLoad {

@@ -146,6 +146,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
       assertIdle: (method) => this.#assertIdle(method),
       assertAlive: (what) => this.#assertAlive(what, 'read'),
       stepCount: () => this.#stepCount,
+      exclusive: (method, body) => this.#exclusive(method, body),
     };
     // No groups yet (an integration adding them as it meets them): no memory until the first.
     if (groupPlans.length > 0) this.#addArena(groupPlans);
@@ -486,7 +487,12 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     const dict = this.#dict('exportSafetensors', options, false, false);
     const shapes = new Map(this.#tensorCores.filter((t) => t.shape !== undefined).map((t) => [t.name, t.shape!]));
     const { tensors, metadata } = stateDictToSafetensors(dict, { shapes, nextLr });
-    return toSafetensors(tensors, metadata);
+    try {
+      return toSafetensors(tensors, metadata);
+    } catch (error) {
+      // Tensor names are valid here but not every string is valid in safetensors' UTF-8 header (a lone surrogate).
+      throw new TypeError(`${who}: the state cannot be written as safetensors: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /**

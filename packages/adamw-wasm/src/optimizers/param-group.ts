@@ -76,6 +76,8 @@ export interface GroupOwner<H extends CommonHyper> {
   assertAlive(what: string): void;
   /** Completed `step()` calls (what schedules see). */
   stepCount(): number;
+  /** Runs `body` as the one call in flight (it runs caller code: a schedule), refused while another is. */
+  exclusive<T>(method: string, body: () => T): T;
 }
 
 function viewsOf<H extends CommonHyper, S extends StateViews>(core: TensorCore<H, S>, owner: GroupOwner<H>, what: string): Views<S> {
@@ -243,8 +245,9 @@ export class ParamGroup<H extends CommonHyper, S extends StateViews> {
    * step count (PyTorch's `group['lr']` under a scheduler, and `scheduler.get_last_lr()[k]`).
    */
   get nextLr(): number {
+    const method = `groups[${this.#core.index}].nextLr`;
     const { lr, schedule } = this.#core.hyper;
-    return lr * scheduleMultiplier(this.#owner.family.name, this.#core.index, schedule, this.#owner.stepCount());
+    return this.#owner.exclusive(method, () => lr * scheduleMultiplier(`${this.#owner.family.name}.${method}`, this.#core.index, schedule, this.#owner.stepCount()));
   }
 
   /** The learning rate this group's last step used; undefined before this optimizer stepped it (or since loading a state). */

@@ -9,9 +9,8 @@ import { STATE_FORMAT_VERSION, type JsonValue } from '../state/index.js';
 import type { SafetensorsFile, SafetensorsInput, SafetensorsTensor } from '../state/safetensors.js';
 import { safetensorsToFloat32 } from '../state/safetensors.js';
 import { checkInteger, checkKnownKeys, checkNonNegative, checkPlainObject, checkShape, checkShapeHolds, prefix, rangeError, shapeSize, typeError } from '../validate.js';
-import { checkSavedHyper, type StateDict } from './checkpoint.js';
+import { checkSavedHyper, checkSavedOptions, type StateDict } from './checkpoint.js';
 import type { CommonHyper, Family } from './family.js';
-import { planOptions } from './plan.js';
 
 export const SAFETENSORS_FORMAT = 'adamw-wasm/optimizer';
 export const SAFETENSORS_FORMAT_VERSION = 1;
@@ -169,7 +168,9 @@ export function safetensorsToStateDict<H extends CommonHyper>(
   const states = groups.flatMap((g) =>
     g.names.map((name) => {
       const t = tensors.get(name)!;
-      const { size, shape } = tensorSize(who, t, declared?.sizes[name], declared?.shapes[name], target.sizeOf);
+      // Own entries only: a tensor may be named like an Object.prototype member ("toString", "__proto__").
+      const own = (table: Record<string, unknown> | undefined) => (table !== undefined && Object.hasOwn(table, name) ? table[name] : undefined);
+      const { size, shape } = tensorSize(who, t, own(declared?.sizes), own(declared?.shapes), target.sizeOf);
       // The section lists the tensors that were given a shape; PyTorch's tensors always have one.
       if (shape !== undefined && (declared === undefined || Object.hasOwn(declared.shapes, name))) shapes.set(name, shape);
       return readTensor(who, t, size, meta.stepCount);
@@ -179,7 +180,7 @@ export function safetensorsToStateDict<H extends CommonHyper>(
     version: STATE_FORMAT_VERSION,
     optimizer: family.name,
     stepCount: meta.stepCount,
-    options: meta.section === undefined ? (target.options ?? { clipGradNorm: null, nonFinite: 'throw' }) : checkOptions(who, family, meta.section.options),
+    options: meta.section === undefined ? (target.options ?? { clipGradNorm: null, nonFinite: 'throw' }) : checkSavedOptions(who, family, `${SECTION}.options`, meta.section.options),
     groups: groups.map((g) => ({ hyperparameters: g.saved, tensors: g.names })),
     tensors: states,
   };
@@ -265,17 +266,6 @@ function readTensor(who: string, t: FileTensor, size: number, stepCount: number)
     ...(t.params === undefined ? {} : { params: safetensorsToFloat32(t.params, who, `"params.${t.name}"`) }),
     ...Object.fromEntries(arrays.map(([field, a]) => [JS_ARRAY.get(field)!, safetensorsToFloat32(a, who, `"state.${t.name}.${field}"`)])),
   };
-}
-
-/** The options as the file has them, checked with their path in the file. */
-function checkOptions<H extends CommonHyper>(who: string, family: Family<H, unknown>, value: unknown): unknown {
-  const path = `${SECTION}.options`;
-  const opts = checkPlainObject(who, path, value);
-  checkKnownKeys(who, path, opts, ['clipGradNorm', 'nonFinite']);
-  const absent = ['clipGradNorm', 'nonFinite'].filter((key) => !Object.hasOwn(opts, key));
-  if (absent.length > 0) throw new TypeError(`${prefix(who)}${path} is missing ${absent.join(', ')}`);
-  planOptions(family, { ...(opts.clipGradNorm === null ? {} : { clipGradNorm: opts.clipGradNorm }), nonFinite: opts.nonFinite }, who, path);
-  return opts;
 }
 
 /**

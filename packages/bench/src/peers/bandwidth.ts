@@ -45,6 +45,8 @@ async function streamRunner(size: number): Promise<Runner> {
 const GEN = 0;
 const STEPS = 1;
 const DONE = 2;
+/** A repetition of the threaded probe that takes longer than this has lost a worker. */
+const PROBE_TIMEOUT_MS = 60_000;
 
 /**
  * A probe worker: its own wasm memory holding its share of the four arrays, pages touched before
@@ -81,8 +83,30 @@ async function threadedStreamRunner(size: number, threads: number): Promise<Runn
   const control = new SharedArrayBuffer(16);
   const words = new Int32Array(control);
   const own = await streamRunner(share);
-  const workers = Array.from({ length: threads - 1 }, () => new Worker(`(${probeWorker.toString()})(require('node:worker_threads'))`, { eval: true, workerData: { module, control, share } }));
-  await Promise.all(workers.map((w) => new Promise((resolve, reject) => (w.once('message', resolve), w.once('error', reject)))));
+  const source = `(${probeWorker.toString()})(require('node:worker_threads'))`;
+  const workers = Array.from({ length: threads - 1 }, () => new Worker(source, { eval: true, workerData: { module, control, share } }));
+  // Unref'd: a runner that is never disposed (a failed run) does not keep the process alive.
+  for (const w of workers) w.unref();
+  const stop = async () => {
+    Atomics.store(words, GEN, -1);
+    Atomics.notify(words, GEN);
+    await Promise.all(workers.map((w) => w.terminate()));
+  };
+  try {
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise((resolve, reject) => {
+            w.once('message', resolve);
+            w.once('error', reject);
+            w.once('exit', (code) => reject(new Error(`bandwidth probe: a worker exited (code ${code}) before it was ready`)));
+          }),
+      ),
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   return {
     key: { backend: 'bandwidth', threads, variant: 'stream' },
     size: share * threads,
@@ -94,15 +118,16 @@ async function threadedStreamRunner(size: number, threads: number): Promise<Runn
       Atomics.add(words, GEN, 1);
       Atomics.notify(words, GEN);
       own.run(steps);
-      // Re-checked after every wake-up: a notify can come before the last worker counts itself.
-      for (let done = Atomics.load(words, DONE); done < threads - 1; done = Atomics.load(words, DONE)) Atomics.wait(words, DONE, done, 1000);
+      // Re-checked after every wake-up (a notify can come before the last worker counts itself);
+      // bounded, since a worker that died would never count itself.
+      const deadline = t0 + PROBE_TIMEOUT_MS;
+      for (let done = Atomics.load(words, DONE); done < threads - 1; done = Atomics.load(words, DONE)) {
+        if (performance.now() > deadline) throw new Error(`bandwidth probe: ${threads - 1 - done} of ${threads - 1} workers did not finish within ${PROBE_TIMEOUT_MS / 1000} s`);
+        Atomics.wait(words, DONE, done, 1000);
+      }
       return performance.now() - t0;
     },
-    async dispose() {
-      Atomics.store(words, GEN, -1);
-      Atomics.notify(words, GEN);
-      await Promise.all(workers.map((w) => w.terminate()));
-    },
+    dispose: stop,
   };
 }
 
@@ -129,8 +154,15 @@ export function bandwidthPeer(threads: readonly number[]): Peer {
   return {
     backend: 'bandwidth',
     async prepare(size): Promise<Prepared> {
-      const threaded = await Promise.all(threads.filter((n) => n > 1).map((n) => threadedStreamRunner(size, n)));
-      return { runners: [await streamRunner(size), ...threaded, copyRunner(size)] };
+      const settled = await Promise.allSettled(threads.filter((n) => n > 1).map((n) => threadedStreamRunner(size, n)));
+      const started = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed !== undefined) {
+        // The others' workers would otherwise run (and hold their memory) for the rest of the run.
+        await Promise.all(started.map((r) => r.dispose()));
+        throw failed.reason;
+      }
+      return { runners: [await streamRunner(size), ...started, copyRunner(size)] };
     },
   };
 }
