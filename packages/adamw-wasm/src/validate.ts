@@ -144,7 +144,8 @@ export function checkShape(who: string, path: string, value: unknown): readonly 
 }
 
 /** Elements of a tensor of this shape (1 for a scalar, `[]`). */
-export const shapeSize = (shape: readonly number[]): number => shape.reduce((n, d) => n * d, 1);
+/** product(shape); a 0 anywhere wins even over a product that overflowed to Infinity. */
+export const shapeSize = (shape: readonly number[]): number => (shape.includes(0) ? 0 : shape.reduce((n, d) => n * d, 1));
 
 /** Throws unless `shape` holds `size` elements (or, with no size to meet, at least one). */
 export function checkShapeHolds(who: string, path: string, shape: readonly number[], size: number | undefined): void {
@@ -177,12 +178,15 @@ export function checkInit(who: string, path: string, value: unknown): Float32Arr
  */
 export function ownBytes(who: string, path: string, value: unknown): Uint8Array {
   if (typedArrayTag(value) !== 'Uint8Array') typeError(who, path, 'a Uint8Array', value);
-  const length = TYPED_ARRAY.length.call(value) as number;
-  // A detached buffer reads as empty (a view over it cannot even be made): a truncated state.
-  if (length === 0) return new Uint8Array(0);
-  const buffer = TYPED_ARRAY.buffer.call(value) as ArrayBufferLike;
-  const bytes = new Uint8Array(buffer, TYPED_ARRAY.byteOffset.call(value) as number, length);
-  return Object.prototype.toString.call(buffer) === '[object SharedArrayBuffer]' ? bytes.slice() : bytes;
+  const bytes = typedArrayBytes(value as Uint8Array);
+  // A detached buffer reads as empty: a truncated state.
+  return Object.prototype.toString.call(bytes.buffer) === '[object SharedArrayBuffer]' ? bytes.slice() : bytes;
+}
+
+/** A Uint8Array over a typed array's bytes, from the built-in accessors; empty for a detached buffer (no view over it can be made). */
+export function typedArrayBytes(value: ArrayBufferView): Uint8Array {
+  const length = TYPED_ARRAY.byteLength.call(value) as number;
+  return length === 0 ? new Uint8Array(0) : new Uint8Array(TYPED_ARRAY.buffer.call(value) as ArrayBufferLike, TYPED_ARRAY.byteOffset.call(value) as number, length);
 }
 
 const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
@@ -193,6 +197,7 @@ const TYPED_ARRAY = {
   tag: builtinGetter(Symbol.toStringTag),
   buffer: builtinGetter('buffer'),
   byteOffset: builtinGetter('byteOffset'),
+  byteLength: builtinGetter('byteLength'),
   length: builtinGetter('length'),
 };
 

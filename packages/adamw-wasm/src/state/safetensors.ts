@@ -3,7 +3,7 @@
  * whose output is the reference implementation's byte for byte (given the tensors in the order it writes them), and a reader
  * that checks everything before returning views of the caller's bytes.
  */
-import { checkInteger, checkKnownKeys, checkOneOf, checkPlainObject, checkShape, ownBytes, prefix, typeError, typedArrayLength, typedArrayTag } from '../validate.js';
+import { checkInteger, checkKnownKeys, checkOneOf, checkPlainObject, checkShape, ownBytes, prefix, shapeSize, typeError, typedArrayBytes, typedArrayLength, typedArrayTag } from '../validate.js';
 import { HOST_LITTLE_ENDIAN, readFloat32LE } from './float32.js';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -37,24 +37,12 @@ const ENTRY_KEYS = ['dtype', 'shape', 'data_offsets'];
 /** The reference implementation's cap, checked before anything is decoded. */
 const MAX_HEADER = 100_000_000;
 
-/** product(shape); a 0 anywhere wins even over a product that overflowed to Infinity. */
-const elements = (shape: readonly number[]): number => (shape.includes(0) ? 0 : shape.reduce((a, d) => a * d, 1));
 const showShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
-// The typed arrays' own accessors: a subclass's getters cannot misreport which bytes it holds.
-const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
-const getter = (key: string) => Object.getOwnPropertyDescriptor(typedArrayProto, key)!.get!;
-const [BUFFER, BYTE_OFFSET, BYTE_LENGTH] = [getter('buffer'), getter('byteOffset'), getter('byteLength')];
-
-function rawBytes(data: ArrayBufferView): Uint8Array {
-  const length = BYTE_LENGTH.call(data) as number;
-  // 0 for a detached buffer, over which no view can be made.
-  return length === 0 ? new Uint8Array(0) : new Uint8Array(BUFFER.call(data) as ArrayBufferLike, BYTE_OFFSET.call(data) as number, length);
-}
 
 function checkInput(who: string, path: string, value: unknown): { dtype: SafetensorsDtype; shape: readonly number[]; bytes: Uint8Array; swap: number } {
   const kind = typedArrayTag(value);
-  if (kind === 'Float32Array') return { dtype: 'F32', shape: [typedArrayLength(value)], bytes: rawBytes(value as Float32Array), swap: 4 };
+  if (kind === 'Float32Array') return { dtype: 'F32', shape: [typedArrayLength(value)], bytes: typedArrayBytes(value as Float32Array), swap: 4 };
   if (kind !== undefined) typeError(who, path, 'a Float32Array or { dtype, shape, data }', value);
   const t = checkPlainObject(who, path, value);
   checkKnownKeys(who, path, t, ['dtype', 'shape', 'data']);
@@ -63,8 +51,8 @@ function checkInput(who: string, path: string, value: unknown): { dtype: Safeten
   const [size, array] = DTYPES[dtype];
   const tag = typedArrayTag(t.data);
   if (tag !== 'Uint8Array' && tag !== array) typeError(who, `${path}.data`, `a Uint8Array of little-endian bytes or a ${array}`, t.data);
-  const bytes = rawBytes(t.data as ArrayBufferView);
-  const expected = elements(shape) * size;
+  const bytes = typedArrayBytes(t.data as ArrayBufferView);
+  const expected = shapeSize(shape) * size;
   if (bytes.length !== expected) throw new RangeError(`${prefix(who)}${path}.data has ${bytes.length} bytes but shape ${showShape(shape)} of ${dtype} needs ${expected}`);
   // Typed arrays hold host-order elements, which the file stores little-endian; raw bytes are taken as they are.
   return { dtype, shape, bytes, swap: tag === 'Uint8Array' ? 1 : size };
@@ -218,7 +206,7 @@ export function fromSafetensors(bytes: Uint8Array): SafetensorsFile {
       const dtype = checkOneOf(who, `${path}.dtype`, e.dtype, DTYPE_NAMES);
       const shape = checkShape(who, `${path}.shape`, e.shape);
       const [begin, end] = checkOffsets(who, `${path}.data_offsets`, e.data_offsets, dataLength);
-      const expected = elements(shape) * DTYPES[dtype][0];
+      const expected = shapeSize(shape) * DTYPES[dtype][0];
       if (end - begin !== expected) {
         throw new RangeError(`${p}${path}.data_offsets [${begin}, ${end}] span ${end - begin} bytes but shape ${showShape(shape)} of ${dtype} needs ${expected}`);
       }
@@ -245,7 +233,7 @@ export function safetensorsToFloat32(tensor: SafetensorsTensor, who = 'safetenso
   const t = checkPlainObject(who, path, tensor);
   const dtype = t.dtype as SafetensorsDtype;
   if (!['F32', 'F64', 'F16', 'BF16'].includes(dtype)) typeError(who, `${path}.dtype`, 'F32, F64, F16 or BF16 (only floating-point tensors convert to Float32Array)', dtype);
-  const count = elements(checkShape(who, `${path}.shape`, t.shape));
+  const count = shapeSize(checkShape(who, `${path}.shape`, t.shape));
   const data = ownBytes(who, `${path}.data`, t.data);
   const size = DTYPES[dtype][0];
   if (data.length !== count * size) throw new RangeError(`${prefix(who)}${path}.data has ${data.length} bytes but ${count} ${dtype} elements need ${count * size}`);
