@@ -1,7 +1,8 @@
 /**
  * A run moves between adamw-wasm and PyTorch through safetensors files (docs/safetensors.md) and
- * continues as if it had never moved. Both directions, for AdamW (amsgrad), Adam and SGD
- * (momentum), on the default backend and on 'js':
+ * continues as if it had never moved. Both directions, for AdamW (amsgrad), AdamW with the
+ * biases excluded from weight decay (one JS group, two torch groups), Adam and SGD (momentum),
+ * on the default backend and on 'js':
  *
  * - JS → torch: JS takes steps 1–10, exportSafetensors({ includeParams: true }); PyTorch
  *   (test/node/torch-safetensors/driver.py, through python/adamw_wasm_torch.py) builds its
@@ -76,7 +77,11 @@ interface Case {
   /** The hyperparameters in adamw-wasm's names, and the same in torch.optim's. */
   readonly js: Readonly<Record<string, unknown>>;
   readonly torch: Readonly<Record<string, unknown>>;
+  /** Tensors PyTorch puts in a second group with weight_decay 0 (a RegExp source), as JS's excludeFromWeightDecay does in one. */
+  readonly torchNoDecay?: string;
   readonly avx2: Tolerance;
+  /** Name shown for the case (default: the optimizer). */
+  readonly label?: string;
 }
 
 const CASES: readonly Case[] = [
@@ -86,6 +91,18 @@ const CASES: readonly Case[] = [
     fromSafetensors: (b, o) => AdamW.fromSafetensors(b, o),
     js: { lr: 1e-2, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.05, amsgrad: true },
     torch: { lr: 1e-2, betas: [0.9, 0.99], eps: 1e-8, weight_decay: 0.05, amsgrad: true },
+    avx2: ADAM_AVX2,
+  },
+  {
+    // One JS group excluding the biases is two torch groups (weight_decay 0 for the biases): the
+    // converter splits it on the way there, and the file PyTorch writes has two groups.
+    optimizer: 'AdamW',
+    label: 'AdamW, biases excluded from weight decay',
+    create: (g, o) => AdamW.create(g as never, o),
+    fromSafetensors: (b, o) => AdamW.fromSafetensors(b, o),
+    js: { lr: 1e-2, weightDecay: 0.1, excludeFromWeightDecay: [/\.bias$/] },
+    torch: { lr: 1e-2, weight_decay: 0.1 },
+    torchNoDecay: '\\.bias$',
     avx2: ADAM_AVX2,
   },
   {
@@ -109,7 +126,8 @@ const CASES: readonly Case[] = [
 /** Steps t = from+1 .. to with the shared gradients. */
 function train(opt: AnyOpt, from: number, to: number): void {
   for (let t = from + 1; t <= to; t++) {
-    opt.tensors.forEach((tensor, k) => tensor.grads.set(gradOf(t, k)));
+    // By name: a file PyTorch wrote with two groups lists the tensors in another order.
+    MODEL.forEach((m, k) => opt.tensor(m.name).grads.set(gradOf(t, k)));
     opt.step();
   }
 }
@@ -165,7 +183,7 @@ beforeAll(() => {
 });
 
 describe.each(CAPABILITIES)('JS ⇄ PyTorch through safetensors (ATEN_CPU_CAPABILITY=$env)', ({ env, exact }) => {
-  describe.each(CASES)('$optimizer', (c) => {
+  describe.each(CASES.map((c) => ({ ...c, name: c.label ?? c.optimizer })))('$name', (c) => {
     const tol = exact ? EXACT : c.avx2;
     let dir: string;
     /** JS's own 20 steps per backend, and the state it exported after 10. */
@@ -177,7 +195,7 @@ describe.each(CAPABILITIES)('JS ⇄ PyTorch through safetensors (ATEN_CPU_CAPABI
       for (let t = 1; t <= STEPS; t++) MODEL.forEach((m, k) => (grads[`grads.${t}.${m.name}`] = { dtype: 'F32', shape: m.shape, data: gradOf(t, k) }));
       writeFileSync(join(dir, 'grads.safetensors'), toSafetensors(grads));
       writeFileSync(join(dir, 'init.safetensors'), toSafetensors(Object.fromEntries(MODEL.map((m, k) => [`params.${m.name}`, { dtype: 'F32', shape: m.shape, data: initOf(k) }]))));
-      writeFileSync(join(dir, 'config.json'), JSON.stringify({ optimizer: c.optimizer, hyper: c.torch }));
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ optimizer: c.optimizer, hyper: c.torch, noDecay: c.torchNoDecay ?? null }));
       for (const backend of BACKENDS) {
         const opt = await c.create([{ tensors: MODEL.map((m, k) => ({ name: m.name, shape: m.shape, init: initOf(k) })) }], { ...c.js, backend });
         train(opt, 0, HALF);
@@ -207,7 +225,8 @@ describe.each(CAPABILITIES)('JS ⇄ PyTorch through safetensors (ATEN_CPU_CAPABI
         const torch = await c.fromSafetensors(readFileSync(join(dir, 'torch-continued.safetensors')), { backend: 'js' });
         const worst = new Map<string, number>();
         expect(compareOptimizers(`JS→torch ${backend}`, js.get(backend)!.after20, torch, tol, worst)).toEqual([]);
-        expect(torch.tensors.map((t) => t.shape)).toEqual(MODEL.map((m) => m.shape));
+        expect(MODEL.map((m) => torch.tensor(m.name).shape)).toEqual(MODEL.map((m) => m.shape));
+        expect(torch.groups.length).toBe(c.torchNoDecay === undefined ? 1 : 2);
         if (!exact) console.log(`${c.optimizer} JS→torch (${backend}, ${env}): worst ${show(worst)}`);
         torch.dispose();
       });

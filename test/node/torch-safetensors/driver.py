@@ -62,7 +62,12 @@ def train(folder: str) -> None:
     with torch.no_grad():
         for name, p in model.named_parameters():
             p.copy_(init[f'params.{name}'].reshape(p.shape))
-    optimizer = awt.TORCH_CLASSES[config['optimizer']](model.parameters(), **config['hyper'], foreach=False)
+    named = list(model.named_parameters())
+    no_decay = config.get('noDecay')
+    groups = [{'params': [p for name, p in named if not (no_decay and re.search(no_decay, name))]}]
+    if no_decay:  # the usual PyTorch recipe: a second group with weight_decay 0
+        groups.append({'params': [p for name, p in named if re.search(no_decay, name)], 'weight_decay': 0.0})
+    optimizer = awt.TORCH_CLASSES[config['optimizer']](groups, **config['hyper'], foreach=False)
     for t in range(1, STEPS + 1):
         step(model, optimizer, grads, t)
         if t in (HALF, STEPS):
