@@ -31,7 +31,6 @@ import { freezeHyper } from './fields.js';
 import { GroupCore, ParamGroup, Tensor, TensorCore, type Group, type GroupOwner, type StateViews } from './param-group.js';
 import { planDefaults, planGroup, planGroups, planOptions, type GlobalOptions, type PlannedGroup, type PlannedOptions } from './plan.js';
 import { checkShapesMatch, readFailure, safetensorsToStateDict, stateDictToSafetensors, type SafetensorsTarget } from './safetensors-state.js';
-import { scheduleMultiplier } from './schedule-multiplier.js';
 import { runAsync, runSync, stepPlan, type StepResult } from './step.js';
 
 export type { StepResult } from './step.js';
@@ -481,9 +480,7 @@ export abstract class Optimizer<H extends CommonHyper, S extends StateViews, Sca
     const who = `${this.#family.name}.exportSafetensors`;
     // Schedules are the caller's code: run as the call in flight (a schedule calling back into the
     // optimizer is refused), and before the views are read, so that what is written is one state.
-    const nextLr = this.#exclusive('exportSafetensors()', () =>
-      this.#groupCores.map((g) => g.hyper.lr * scheduleMultiplier(who, g.index, g.hyper.schedule, this.#stepCount)),
-    );
+    const nextLr = this.#exclusive('exportSafetensors()', () => this.#groupCores.map((g) => g.nextLr(who, this.#stepCount)));
     const dict = this.#dict('exportSafetensors', options, false, false);
     const shapes = new Map(this.#tensorCores.filter((t) => t.shape !== undefined).map((t) => [t.name, t.shape!]));
     const { tensors, metadata } = stateDictToSafetensors(dict, { shapes, nextLr });

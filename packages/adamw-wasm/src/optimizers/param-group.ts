@@ -60,6 +60,11 @@ export class GroupCore<H extends CommonHyper, S extends StateViews> {
     return this.#hyper;
   }
 
+  /** The lr a step at `stepCount` completed steps uses: lr × the schedule's multiplier, checked (it runs caller code: run it as a call). */
+  nextLr(who: string, stepCount: number): number {
+    return this.#hyper.lr * scheduleMultiplier(who, this.index, this.#hyper.schedule, stepCount);
+  }
+
   /** Replaces the hyperparameters (already validated), and with them each tensor's. */
   setHyper(hyper: H): void {
     this.#hyper = freezeHyper(hyper);
@@ -246,8 +251,7 @@ export class ParamGroup<H extends CommonHyper, S extends StateViews> {
    */
   get nextLr(): number {
     const method = `groups[${this.#core.index}].nextLr`;
-    const { lr, schedule } = this.#core.hyper;
-    return this.#owner.exclusive(method, () => lr * scheduleMultiplier(`${this.#owner.family.name}.${method}`, this.#core.index, schedule, this.#owner.stepCount()));
+    return this.#owner.exclusive(method, () => this.#core.nextLr(`${this.#owner.family.name}.${method}`, this.#owner.stepCount()));
   }
 
   /** The learning rate this group's last step used; undefined before this optimizer stepped it (or since loading a state). */
